@@ -1,0 +1,70 @@
+"""Prediction latency of the Draw page's path: a 280×280 RGBA canvas → MNIST-style preprocessing
+→ forward pass → softmax, for each shipped digit network, on real MNIST test digits drawn at
+canvas size. Prints p50/p95 in milliseconds and the share of preprocessing.
+
+    .venv/bin/python benchmarks/bench_predict.py [--n 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from nnviz.data import load_torchvision_dataset  # noqa: E402
+from nnviz.predict import DigitClassifier  # noqa: E402
+from nnviz.preprocess import mnist_style  # noqa: E402
+
+
+def canvases(n: int) -> list[np.ndarray]:
+    ds = load_torchvision_dataset("mnist", train=False)
+    out = []
+    for i in range(n):
+        big = np.asarray(Image.fromarray(ds.data[i].numpy()).resize((200, 200), Image.Resampling.BILINEAR))
+        c = np.zeros((280, 280, 4), np.uint8)
+        c[..., 3] = 255
+        c[40:240, 40:240, :3] = big[..., None]
+        out.append(c)
+    return out
+
+
+def percentile(values, q):
+    return float(np.percentile(np.asarray(values), q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=300)
+    args = parser.parse_args()
+    images = canvases(args.n)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.n} canvases of 280×280 RGBA")
+    pre = []
+    for img in images:
+        t = time.perf_counter()
+        mnist_style(img)
+        pre.append((time.perf_counter() - t) * 1e3)
+    print(f"preprocessing only:         p50 {percentile(pre, 50):6.2f} ms   p95 {percentile(pre, 95):6.2f} ms")
+    for name in ("digits-mlp", "digits-cnn"):
+        clf = DigitClassifier(name)
+        for img in images[:20]:
+            clf.predict_image(img)  # warm-up
+        times = []
+        for img in images:
+            t = time.perf_counter()
+            clf.predict_image(img)
+            times.append((time.perf_counter() - t) * 1e3)
+        p50 = percentile(times, 50)
+        print(f"{name:12s} preprocess+forward: p50 {p50:6.2f} ms   p95 {percentile(times, 95):6.2f} ms   "
+              f"(target p50 < 5 ms: {'met' if p50 < 5 else 'MISSED'}; preprocessing is "
+              f"{statistics.median(pre) / p50:.0%} of it)")
+
+
+if __name__ == "__main__":
+    main()

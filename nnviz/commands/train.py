@@ -1,0 +1,75 @@
+"""``python -m nnviz train``: train a digit network and save it as a checkpoint with its card."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nnviz.checkpoints import save_checkpoint, user_models_dir
+from nnviz.data import DATASETS, DatasetUnavailable
+from nnviz.models import ACTIVATIONS
+from nnviz.runs import SHIPPED_RECIPES
+from nnviz.training import OPTIMIZERS, BatchEnd, Diverged, EpochEnd, TrainConfig
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train an MLP or CNN and save a checkpoint",
+                       description="Train on the official training split; evaluate on the official test split. "
+                                   "Defaults are the recipe of the shipped checkpoint of that kind.")
+    p.add_argument("--model", choices=("mlp", "cnn"), required=True)
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--lr", type=float, help="(peak) learning rate")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-size", type=int, help="use a random subset of this many training images")
+    p.add_argument("--no-augment", action="store_true", help="train without random affine jitter")
+    p.add_argument("--channels", type=int, nargs=2, metavar=("C1", "C2"), help="CNN: channels of the two convolutions")
+    p.add_argument("--hidden", type=int, nargs="+", help="MLP: hidden widths; CNN: width of the hidden fully connected layer")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), help="MLP activation")
+    p.add_argument("--device", help="cuda, mps or cpu (default: the best present)")
+    p.add_argument("--out", type=Path, help="checkpoint path without suffix (default: user_models/<dataset>-<model>)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    architecture, recipe = SHIPPED_RECIPES[f"digits-{args.model}"]
+    architecture = dict(architecture)
+    if args.channels:
+        architecture["channels"] = list(args.channels)
+    if args.hidden:
+        architecture["hidden"] = args.hidden if args.model == "mlp" else args.hidden[0]
+    if args.activation and args.model == "mlp":
+        architecture["activation"] = args.activation
+    config = TrainConfig(**{**recipe.to_dict(), "seed": args.seed, "device": args.device,
+                            "train_size": args.train_size})
+    for attr, value in (("epochs", args.epochs), ("learning_rate", args.lr), ("batch_size", args.batch_size),
+                        ("optimizer", args.optimizer)):
+        if value is not None:
+            setattr(config, attr, value)
+    if args.no_augment:
+        config.augment = False
+    out = args.out or user_models_dir() / f"{args.dataset}-{args.model}"
+
+    def report(event):
+        if args.quiet:
+            return
+        if isinstance(event, EpochEnd):
+            print(f"epoch {event.epoch}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.4f} | "
+                  f"test loss {event.test_loss:.4f} acc {event.test_accuracy:.4f} | {event.elapsed_s:.1f} s", flush=True)
+        elif isinstance(event, BatchEnd) and event.step % 100 == 0:
+            print(f"  step {event.step}/{event.total_steps} loss {event.loss:.4f} "
+                  f"{event.samples_per_s:.0f} samples/s", flush=True)
+
+    from nnviz.runs import train_model
+    try:
+        model, card = train_model(architecture, args.dataset, config, on_event=report)
+    except (DatasetUnavailable, ValueError, Diverged) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    path = save_checkpoint(model.cpu(), card, out)
+    print(f"saved {path} (test accuracy {card['metrics']['test_accuracy']:.4f}, {card['training_time_s']:.0f} s)")
+    return 0

@@ -1,0 +1,70 @@
+"""Reading image files and uploads safely: one clear error per bad file, nothing else changes."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# PIL's own decompression-bomb limit (about 89 megapixels) is kept: Image.open raises
+# DecompressionBombError above twice that and warns above it; we turn the warning into an error.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class ImageReadError(ValueError):
+    """A file or upload that is not a usable image; the message says why in plain words."""
+
+
+def open_image(source: str | Path | bytes, name: str | None = None) -> Image.Image:
+    """Decode an image file or bytes into an RGB, RGBA or L image, fully loaded.
+
+    Honours EXIF orientation, takes a GIF's first frame, scales 16-bit and 32-bit grey to 8-bit,
+    and converts palette and CMYK images to RGB(A).
+
+    Raises:
+        ImageReadError: not an image, truncated or corrupt data, more than ``MAX_PIXELS`` pixels
+            (decompression bomb), larger than ``MAX_FILE_BYTES``, or an unreadable path.
+    """
+    label = name or (str(source) if not isinstance(source, bytes) else "upload")
+    try:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    except OSError as exc:
+        raise ImageReadError(f"{label}: cannot read the file ({exc.strerror or exc})") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageReadError(f"{label}: the file is {len(data) / 1e6:.0f} MB; the limit is "
+                             f"{MAX_FILE_BYTES / 1e6:.0f} MB")
+    if not data:
+        raise ImageReadError(f"{label}: the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            img.seek(0)  # first frame of an animation
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{label}: the image is too large to open safely ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{label}: this is not an image file PIL can read") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt data
+        raise ImageReadError(f"{label}: the image data is damaged or truncated ({exc})") from exc
+    return to_standard_mode(img)
+
+
+def to_standard_mode(img: Image.Image) -> Image.Image:
+    """Convert any PIL mode to ``L``, ``RGB`` or ``RGBA`` (8 bits per channel)."""
+    if img.mode in ("L", "RGB", "RGBA"):
+        return img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        return Image.fromarray(np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode in ("LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        return img.convert("RGBA")
+    if img.mode == "1":
+        return img.convert("L")
+    return img.convert("RGB")

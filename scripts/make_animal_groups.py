@@ -1,0 +1,138 @@
+"""Generate ``nnviz/animal_groups.json``: each ImageNet-1k class → its animal group, from WordNet 3.0.
+
+Every ImageNet-1k class is a WordNet 3.0 noun synset (its id ``n02084071`` is the synset's
+offset in ``data.noun``). A class belongs to a group when the group's synset is among its
+hypernyms (``@`` and instance ``@i`` pointers, followed transitively); classes under
+``animal.n.01`` but no group are "other_animal", all the rest "blank" (no animal).
+
+Run once, where WordNet is installed (Debian: ``apt-get install -y --no-install-recommends
+wordnet-base``), and commit the table: the app reads only the JSON and never needs WordNet::
+
+    python scripts/make_animal_groups.py [--wordnet /usr/share/wordnet] [--out nnviz/animal_groups.json]
+
+The WordNet files are read directly (format: wndb(5WN)); nltk's reader refuses Debian's folder.
+The ImageNet synset ids and their order come from timm (``timm.data.ImageNetInfo``), the same
+order as the network's 1000 logits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nnviz.animal_groups import GROUP_SYNSETS  # noqa: E402  (group → WordNet sense name)
+
+
+def read_data_noun(path: Path) -> tuple[dict[int, list[int]], dict[int, list[str]]]:
+    """``{offset: hypernym offsets}`` and ``{offset: lemmas}`` from WordNet's ``data.noun``.
+
+    A data line is ``offset lex_filenum ss_type w_cnt word lex_id … p_cnt {ptr_symbol offset pos
+    source/target} … | gloss``; counts ``w_cnt`` are hexadecimal, ``p_cnt`` decimal (wndb(5WN)).
+    """
+    hypernyms: dict[int, list[int]] = {}
+    lemmas: dict[int, list[str]] = {}
+    with open(path, encoding="latin-1") as f:
+        for line in f:
+            if line.startswith("  "):  # licence header
+                continue
+            fields = line.split(" | ")[0].split()
+            offset = int(fields[0])
+            w_cnt = int(fields[3], 16)
+            words = fields[4:4 + 2 * w_cnt:2]
+            i = 4 + 2 * w_cnt
+            p_cnt = int(fields[i])
+            ptrs = [fields[i + 1 + 4 * k: i + 5 + 4 * k] for k in range(p_cnt)]
+            hypernyms[offset] = [int(p[1]) for p in ptrs if p[0] in ("@", "@i") and p[2] == "n"]
+            lemmas[offset] = words
+    return hypernyms, lemmas
+
+
+def read_index_noun(path: Path) -> dict[str, list[int]]:
+    """``{lemma: synset offsets in sense order}`` from ``index.noun``: ``dog.n.01`` is the first."""
+    senses: dict[str, list[int]] = {}
+    with open(path, encoding="latin-1") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue
+            fields = line.split()
+            lemma, synset_cnt, p_cnt = fields[0], int(fields[2]), int(fields[3])
+            offsets = fields[4 + p_cnt + 2:]  # after the pointer symbols, sense_cnt and tagsense_cnt
+            assert len(offsets) == synset_cnt, line
+            senses[lemma] = [int(o) for o in offsets]
+    return senses
+
+
+def sense_offset(name: str, senses: dict[str, list[int]]) -> int:
+    """Offset of a sense name such as ``leopard.n.02``."""
+    lemma, pos, number = name.rsplit(".", 2)
+    assert pos == "n", name
+    return senses[lemma][int(number) - 1]
+
+
+def ancestors(offset: int, hypernyms: dict[int, list[int]]) -> set[int]:
+    """All hypernyms of ``offset``, transitively, and ``offset`` itself."""
+    seen, stack = set(), [offset]
+    while stack:
+        o = stack.pop()
+        if o not in seen:
+            seen.add(o)
+            stack.extend(hypernyms.get(o, []))
+    return seen
+
+
+def build_table(wordnet: Path) -> dict:
+    """The JSON-able table: groups with their synsets and class counts, and ``classes``: one
+    ``{"index", "wnid", "group"}`` per ImageNet class in logit order."""
+    from timm.data import ImageNetInfo
+
+    hypernyms, lemmas = read_data_noun(wordnet / "data.noun")
+    senses = read_index_noun(wordnet / "index.noun")
+    group_offsets = {g: sense_offset(s, senses) for g, s in GROUP_SYNSETS.items()}
+    animal = sense_offset("animal.n.01", senses)
+    info = ImageNetInfo("imagenet-1k")
+    classes = []
+    for index, wnid in enumerate(info.label_names()):
+        up = ancestors(int(wnid[1:]), hypernyms)
+        hits = [g for g, o in group_offsets.items() if o in up]
+        if len(hits) > 1:
+            raise SystemExit(f"class {index} {wnid} falls under several groups: {hits}")
+        group = hits[0] if hits else ("other_animal" if animal in up else "blank")
+        classes.append({"index": index, "wnid": wnid, "group": group})
+    counts: dict[str, int] = {}
+    for c in classes:
+        counts[c["group"]] = counts.get(c["group"], 0) + 1
+    return {
+        "source": "WordNet 3.0 noun hypernyms (Debian wordnet-base, data.noun/index.noun), ImageNet-1k "
+                  "synset ids in logit order from timm.data.ImageNetInfo; generated by scripts/make_animal_groups.py",
+        "group_synsets": {g: {"synset": s, "offset": f"n{group_offsets[g]:08d}",
+                              "lemmas": lemmas[group_offsets[g]]} for g, s in GROUP_SYNSETS.items()},
+        "other_animal_synset": "animal.n.01",
+        "class_counts": counts,
+        "classes": classes,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
+    parser.add_argument("--out", type=Path, default=ROOT / "nnviz" / "animal_groups.json")
+    args = parser.parse_args()
+    if not (args.wordnet / "data.noun").is_file():
+        raise SystemExit(f"no WordNet data.noun in {args.wordnet}: apt-get install -y wordnet-base")
+    table = build_table(args.wordnet)
+    # One class per line keeps the committed file readable and its diffs small.
+    head = {k: v for k, v in table.items() if k != "classes"}
+    text = json.dumps(head, indent=1)[:-2] + ',\n "classes": [\n' + ",\n".join(
+        "  " + json.dumps(c) for c in table["classes"]) + "\n ]\n}\n"
+    json.loads(text)
+    args.out.write_text(text)
+    print(f"wrote {args.out}: {table['class_counts']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh machine, then run them:
+#   Chromium (Debian package) for the real-browser tests, a virtual environment with the pinned
+#   requirements, the MNIST files in the data root, and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Chromium (Debian package) for the browser tests"
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium fonts-dejavu-core
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+echo "== installing requirements-dev.txt"
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+# Data: the data root ($NNVIZ_DATA_DIR or ./data) is filled from a local copy of the official
+# files when one is given (machines without internet), otherwise torchvision downloads them.
+bash scripts/fetch_data.sh
+
+echo "== running the tests"
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,56 @@
+"""Drawing on the Draw page's canvas with a real mouse, in Playwright (used by tests and benchmarks)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+# A "7" as a student draws it on the 280×280 canvas: a top bar, then a long diagonal down.
+SEVEN = [[(70, 60), (130, 58), (210, 60), (180, 120), (150, 180), (125, 240)]]
+
+
+def open_draw_page(page, app_url: str):
+    """Open the Draw page and wait until the canvas is ready; returns the canvas's bounding box."""
+    page.goto(f"{app_url}/draw")
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(state="visible", timeout=60_000)
+    page.get_by_text("Draw a digit:").first.wait_for(timeout=60_000)  # the fragment has rendered
+    return canvas.bounding_box()
+
+
+def draw_strokes(page, box: dict, strokes, steps_per_segment: int = 6) -> None:
+    """Draw polylines given in canvas pixels, each as one press–move–release of the mouse."""
+    for stroke in strokes:
+        x0, y0 = stroke[0]
+        page.mouse.move(box["x"] + x0, box["y"] + y0)
+        page.mouse.down()
+        for (xa, ya), (xb, yb) in zip(stroke, stroke[1:]):
+            for k in range(1, steps_per_segment + 1):
+                t = k / steps_per_segment
+                page.mouse.move(box["x"] + xa + (xb - xa) * t, box["y"] + ya + (yb - ya) * t)
+        page.mouse.up()
+
+
+def prediction_text(page) -> str:
+    """The value of the "Prediction" metric as shown on the page."""
+    metric = page.locator('[data-testid="stMetric"]', has_text="Prediction").first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def wait_for_prediction(page, predicate, timeout_s: float = 30.0, poll_s: float = 0.005) -> tuple[str, float]:
+    """Poll the Prediction metric until ``predicate(text)``; returns (text, seconds waited)."""
+    start = time.perf_counter()
+    text = ""
+    while time.perf_counter() - start < timeout_s:
+        try:
+            text = prediction_text(page)
+        except Exception:  # the fragment is re-rendering; try again
+            text = ""
+        if predicate(text):
+            return text, time.perf_counter() - start
+        time.sleep(poll_s)
+    raise TimeoutError(f"prediction did not update within {timeout_s} s (last: {text!r})")
+
+
+def is_digit(text: str) -> bool:
+    return re.fullmatch(r"\d", text) is not None

@@ -1,0 +1,2 @@
+"""Streamlit glue shared by the pages: cached resources and small widgets. Pages import this;
+``nnviz`` never does."""
