@@ -3,11 +3,12 @@ each page is a thin script in ``pages/`` over the ``nnviz`` library."""
 
 import streamlit as st
 
-st.set_page_config(page_title="nnviz — how neural networks see images", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="nnviz — how neural networks see images", page_icon=":material/neurology:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
+    st.Page("pages/inspect.py", title="Open the network", icon=":material/biotech:", url_path="inspect"),
 ]
 
 st.navigation(PAGES).run()

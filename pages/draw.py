@@ -25,6 +25,13 @@ model_name = st.radio("Network", list(labels), format_func=labels.get, horizonta
 classifier = digit_classifier(model_name)
 
 
+def start_new_canvas():
+    """Forget the drawing and mount a fresh, empty canvas (a new key)."""
+    clear_drawing()
+    st.session_state["canvas_initial"] = None
+    st.session_state.canvas_version += 1
+
+
 @st.fragment
 def draw_and_answer():
     """The canvas and the answer; a stroke reruns only this part of the page."""
@@ -35,14 +42,11 @@ def draw_and_answer():
         st.session_state["canvas_initial"] = st.session_state.get(DRAWING_JSON)
     left, right = st.columns([1, 2], gap="large")
     with left:
+        st.markdown("**Your drawing**")
         result = st_canvas(stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
                            width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
                            initial_drawing=st.session_state["canvas_initial"], return_image_data=True, key=key)
-        if st.button("Clear the canvas", icon="🧽"):
-            clear_drawing()
-            st.session_state["canvas_initial"] = None
-            st.session_state.canvas_version += 1
-            st.rerun(scope="fragment")
+        st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=start_new_canvas)
     if result.image_data is not None:
         store_drawing(result.image_data, result.json_data)
     drawing = current_drawing()
@@ -53,7 +57,7 @@ def draw_and_answer():
             prediction = classifier.predict_image(drawing)
         except BlankDrawing as exc:
             st.metric("Prediction", "—")
-            st.info(f"✏️ {exc}")
+            st.info(str(exc), icon=":material/draw:")
             return
         c1, c2 = st.columns(2)
         c1.metric("Prediction", prediction.label)

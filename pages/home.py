@@ -8,28 +8,30 @@ st.title("nnviz: how neural networks see images")
 st.markdown(
     "Draw a digit and watch a real network read it, open any layer to see what it computes, "
     "and train your own network while its learning curves grow. Every network here was "
-    "trained on real data; every number on screen is computed live.")
+    "trained on real data, and every number on screen is computed live.")
 
-st.subheader("What you can do")
-cols = st.columns(2)
-with cols[0]:
-    st.page_link("pages/draw.py", label="**Draw a digit** — a network trained on MNIST answers as you draw", icon="✏️")
+st.subheader("Start here")
+st.page_link("pages/draw.py", label="**Draw a digit** — a network trained on 60,000 handwritten digits "
+             "answers after every stroke", icon=":material/draw:")
+st.page_link("pages/inspect.py", label="**Open the network** — activations, kernels, weights, and where "
+             "the network looks (Grad-CAM)", icon=":material/biotech:")
 
 st.subheader("The trained networks")
-st.caption("Shipped in `trained/`, each with a model card (data, recipe, test accuracy). "
-           "Accuracy is measured on the 10,000 official MNIST test images, which the network never saw in training.")
-rows = [{
-    "model": c["name"],
-    "kind": c["architecture"]["kind"].upper(),
-    "parameters": f"{c.get('parameters', 0):,}",
-    "test accuracy": f"{c['metrics']['test_accuracy']:.2%}" if c["metrics"].get("test_accuracy") is not None else "—",
-    "test loss": f"{c['metrics']['test_loss']:.4f}" if c["metrics"].get("test_loss") is not None else "—",
-    "epochs": c["hyperparameters"]["epochs"],
-    "training time": f"{c.get('training_time_s', 0):.0f} s on {c.get('device', '?')}",
-    "source": c["source"],
-} for c in digit_model_cards()]
-if rows:
-    st.dataframe(rows, hide_index=True, width="stretch")
-else:
+st.caption("Shipped with the app, each with a model card (data, recipe, test accuracy). Accuracy is measured "
+           "on the 10,000 official MNIST test images, which the networks never saw while training.")
+cards = digit_model_cards()
+if not cards:
     st.warning("No trained digit networks were found in `trained/`. Train one with "
                "`python -m nnviz train --model cnn --out trained/digits-cnn`.")
+for column, card in zip(st.columns(max(len(cards), 1)), cards):
+    with column.container(border=True):
+        arch, hp, metrics = card["architecture"], card["hyperparameters"], card["metrics"]
+        kind = "Convolutional network (CNN)" if arch["kind"] == "cnn" else "Multi-layer perceptron (MLP)"
+        st.markdown(f"**{card['name']}** · {kind}" + (" · *saved by a user*" if card["source"] == "user" else ""))
+        a, b = st.columns(2)
+        accuracy = metrics.get("test_accuracy")
+        a.metric("Test accuracy", f"{accuracy:.2%}" if accuracy is not None else "—")
+        b.metric("Parameters", f"{card.get('parameters', 0):,}")
+        st.caption(f"{hp['epochs']} epochs, batch {hp['batch_size']}, {hp['optimizer']} with learning rate "
+                   f"{hp['learning_rate']:g}; trained in {card.get('training_time_s', 0):.0f} s on "
+                   f"{card.get('device', '?')}, {card.get('date', '')[:10]}.")

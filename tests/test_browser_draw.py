@@ -14,7 +14,8 @@ def test_drawing_a_seven_shows_seven(page, app_url):
     draw_strokes(page, box, SEVEN)
     text, _ = wait_for_prediction(page, is_digit)
     assert text == "7"
-    assert page.get_by_text("What the network receives").count() >= 1
+    page.get_by_text("This is all the network sees").wait_for()
+    assert page.locator(".js-plotly-plot").count() == 2  # probabilities and the 28×28 input
     page.get_by_role("button", name="Clear the canvas").click()
     wait_for_prediction(page, lambda t: t == "—")
 
@@ -23,4 +24,5 @@ def test_home_page_shows_the_trained_models(page, app_url):
     page.goto(app_url)
     page.get_by_text("The trained networks").wait_for(timeout=60_000)
     assert page.get_by_text("digits-cnn").count() >= 1
+    assert page.get_by_text("Test accuracy").count() >= 2
     assert not page.locator('[data-testid="stException"]').count()

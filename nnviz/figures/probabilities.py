@@ -24,7 +24,7 @@ def probability_bars(probabilities: np.ndarray, classes: list[str], highlight: i
     return fig
 
 
-def input_image(image: np.ndarray, title: str = "What the network receives (28×28)") -> go.Figure:
+def input_image(image: np.ndarray, title: str = "Network input, 28×28") -> go.Figure:
     """Heatmap of a ``(H, W)`` image with values in [0, 1] (ink high), drawn white-on-black with
     square pixels; hovering shows each pixel's row, column and value."""
     img = np.asarray(image, dtype=float)

@@ -1,0 +1,71 @@
+"""Screenshot every page of the app in headless Chromium, with a 7 drawn on the Draw page.
+
+    .venv/bin/python scripts/screenshots.py OUT_DIR [--url URL]
+
+Starts its own server unless --url is given. Used to look at the pages as a student sees them
+and to make docs/draw.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, wait_for_prediction  # noqa: E402
+
+PAGES = ["", "draw", "inspect", "train", "photos"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--url")
+    parser.add_argument("--pages", nargs="*", default=PAGES)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    server = None
+    url = args.url
+    if not url:
+        url = "http://127.0.0.1:8599"
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", "8599"],
+                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+    from playwright.sync_api import sync_playwright
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for name in args.pages:
+                if name == "draw":
+                    box = open_draw_page(page, url)
+                    draw_strokes(page, box, SEVEN)
+                    wait_for_prediction(page, is_digit)
+                    page.get_by_text("This is all the network sees").wait_for()
+                else:
+                    page.goto(f"{url}/{name}")
+                    page.locator("h1").first.wait_for(timeout=120_000)
+                    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
+                page.wait_for_timeout(1500)
+                path = args.out / f"{name or 'home'}.png"
+                page.screenshot(path=str(path), full_page=True)
+                print(path)
+            browser.close()
+    finally:
+        if server:
+            server.terminate()
+
+
+if __name__ == "__main__":
+    main()
