@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from browser_drawing import draw_strokes, open_draw_page, wait_for_prediction  # noqa: E402
+from browser_drawing import clear_canvas, draw_strokes, prediction_text, open_draw_page, wait_for_prediction  # noqa: E402
 from unipen import load_unipen, to_canvas  # noqa: E402
 
 # Records the time of the mouse release and of the first Prediction metric showing a digit after it.
@@ -86,11 +86,16 @@ def main() -> None:
             # Single-stroke digits (74 % of UNIPEN), so one mouse release gives one answer to time.
             digits = [r for r in load_unipen(seed=1) if len(r["strokes"]) == 1][:args.strokes]
             for record in digits:
-                page.get_by_role("button", name="Clear the canvas").click()
-                wait_for_prediction(page, lambda t: t == "—")
+                clear_canvas(page)
                 page.evaluate(WATCH)
                 draw_strokes(page, box, to_canvas(record["strokes"]), steps_per_segment=1)
-                page.wait_for_function("() => window.__done !== null", timeout=30_000)
+                try:
+                    page.wait_for_function("() => window.__done !== null", timeout=30_000)
+                except Exception:
+                    print(f"  no answer for digit {record['id']} (a {record['label']}): "
+                          f"{page.evaluate('() => [window.__up, window.__done]')}, shown {prediction_text(page)!r}")
+                    page.screenshot(path="/tmp/bench_fail.png")
+                    raise
                 latencies.append(page.evaluate("() => window.__done - window.__up"))
                 text, _ = wait_for_prediction(page, lambda t: t != "—")
                 correct += text == str(record["label"])

@@ -25,19 +25,19 @@ model_name = st.radio("Network", list(labels), format_func=labels.get, horizonta
 classifier = digit_classifier(model_name)
 
 
-def start_new_canvas():
-    """Forget the drawing and mount a fresh, empty canvas (a new key)."""
+def clear_canvas():
+    """Forget the drawing and empty the canvas. The canvas stays mounted; a new (empty) initial
+    drawing makes it reload, and its value from before the click is stale for one rerun."""
     clear_drawing()
-    st.session_state["canvas_initial"] = None
-    st.session_state.canvas_version += 1
+    st.session_state["canvas_clears"] = st.session_state.get("canvas_clears", 0) + 1
+    st.session_state["canvas_initial"] = {"objects": [], "clears": st.session_state["canvas_clears"]}
+    st.session_state["canvas_stale"] = True
 
 
 @st.fragment
 def draw_and_answer():
     """The canvas and the answer; a stroke reruns only this part of the page."""
-    st.session_state.setdefault("canvas_version", 0)
-    key = f"canvas_{st.session_state.canvas_version}"
-    if key not in st.session_state:
+    if "canvas" not in st.session_state:
         # The canvas is (re)mounted: coming back to this page redraws the strokes kept in session.
         st.session_state["canvas_initial"] = st.session_state.get(DRAWING_JSON)
     left, right = st.columns([1, 2], gap="large")
@@ -45,9 +45,11 @@ def draw_and_answer():
         st.markdown("**Your drawing**")
         result = st_canvas(stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
                            width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
-                           initial_drawing=st.session_state["canvas_initial"], return_image_data=True, key=key)
-        st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=start_new_canvas)
-    if result.image_data is not None:
+                           initial_drawing=st.session_state["canvas_initial"], return_image_data=True, key="canvas")
+        st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=clear_canvas)
+    if st.session_state.pop("canvas_stale", False):
+        pass  # the canvas still reports the drawing that was just cleared
+    elif result.image_data is not None:
         store_drawing(result.image_data, result.json_data)
     drawing = current_drawing()
     with right:

@@ -18,6 +18,22 @@ def open_draw_page(page, app_url: str):
     return canvas.bounding_box()
 
 
+def clear_canvas(page) -> None:
+    """Press "Clear the canvas" and wait until the answer is reset and the canvas is empty."""
+    page.get_by_role("button", name="Clear the canvas").click()
+    wait_for_prediction(page, lambda t: t == "—")
+    lower = page.locator("canvas.lower-canvas").first  # fabric draws finished strokes here
+    deadline = time.perf_counter() + 30
+    while lower.evaluate(INKED) and time.perf_counter() < deadline:
+        time.sleep(0.02)
+
+
+# True when a canvas element holds any bright (ink) pixel.
+INKED = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) return true;
+                  return false; }"""
+
+
 def draw_strokes(page, box: dict, strokes, steps_per_segment: int = 6) -> None:
     """Draw polylines given in canvas pixels, each as one press–move–release of the mouse."""
     for stroke in strokes:
