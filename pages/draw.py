@@ -6,7 +6,7 @@ from streamlit_drawable_canvas import st_canvas  # only importable inside a runn
 from nnviz.figures.probabilities import input_image, probability_bars
 from nnviz.preprocess import BlankDrawing
 from ui.drawing import DRAWING_JSON, clear_drawing, current_drawing, store_drawing
-from ui.resources import digit_classifier, digit_model_cards
+from ui.resources import digit_classifier, digit_model_cards, use_one_thread_for_inference
 
 CANVAS_SIZE = 280  # 10× MNIST's 28 px
 # 18 px strokes on 280 px become ~2 px after scaling the digit to 20 px, like MNIST's pen strokes.
@@ -37,6 +37,7 @@ def clear_canvas():
 @st.fragment
 def draw_and_answer():
     """The canvas and the answer; a stroke reruns only this part of the page."""
+    use_one_thread_for_inference()
     if "canvas" not in st.session_state:
         # The canvas is (re)mounted: coming back to this page redraws the strokes kept in session.
         st.session_state["canvas_initial"] = st.session_state.get(DRAWING_JSON)

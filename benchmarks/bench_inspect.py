@@ -1,0 +1,87 @@
+"""Benchmark the Inspect page's work on this CPU.
+
+Prints:
+* full inspection of one input — every layer's output, Grad-CAM, saliency, and every figure the
+  page can show for it (all layers' figures, both attribution overlays) built as plotly objects —
+  median (p50) and p90 over ``--repeats`` test images; target p50 < 150 ms;
+* the test report (confusion matrix etc.) for the 10,000 test images: first time (target < 10 s)
+  and served from the cache.
+
+Usage: ``python benchmarks/bench_inspect.py [--model digits-cnn] [--repeats 30] [--threads N]``
+
+One image is too small for torch's intra-op threads to help; on a busy machine they spin and
+wait for each other (measured here: a single-image forward took ~90 ms with 2 threads under a
+load of 5, 0.6 ms with 1). ``--threads`` sets ``torch.set_num_threads`` to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from nnviz import evaluation  # noqa: E402
+from nnviz.data import load_tensors, raw_pixels  # noqa: E402
+from nnviz.figures.attribution import attribution_overlay  # noqa: E402
+from nnviz.figures.layers import layer_figures  # noqa: E402
+from nnviz.inspection import inspect  # noqa: E402
+from nnviz.predict import DigitClassifier  # noqa: E402
+
+
+def full_inspection(classifier: DigitClassifier, x, picture) -> int:
+    """Everything for one input; returns the number of figures built."""
+    result = inspect(classifier.model, x, picture)
+    n = 0
+    for name, _ in classifier.model.named_children():
+        n += len(layer_figures(classifier.model, result, name, classifier.classes))
+    if result.grad_cam is not None:
+        attribution_overlay(result.image, result.grad_cam, "Grad-CAM")
+        n += 1
+    attribution_overlay(result.image, result.saliency, "saliency")
+    return n + 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="digits-cnn")
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    classifier = DigitClassifier(args.model)
+    images, labels = load_tensors("mnist", train=False)
+    pixels = raw_pixels(images, "mnist")[:, 0].numpy()
+    full_inspection(classifier, images[:1], pixels[0])  # warm-up: first calls load code paths
+    times, figures = [], 0
+    for i in range(args.repeats):
+        start = time.perf_counter()
+        figures = full_inspection(classifier, images[i:i + 1], pixels[i])
+        times.append(time.perf_counter() - start)
+    times.sort()
+    p50 = statistics.median(times) * 1000
+    p90 = times[int(0.9 * (len(times) - 1))] * 1000
+    print(f"full inspection of one input ({args.model}, {figures} figures): p50 {p50:.0f} ms, p90 {p90:.0f} ms "
+          f"over {args.repeats} test images (target p50 < 150 ms)")
+    evaluation.clear_cache()
+    start = time.perf_counter()
+    report = evaluation.test_report(classifier.model, images, labels, key="bench")
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    evaluation.test_report(classifier.model, images, labels, key="bench")
+    cached = time.perf_counter() - start
+    print(f"confusion matrix on {int(report.confusion.sum()):,} test images: first {first:.2f} s (target < 10 s), "
+          f"cached {cached * 1e6:.0f} µs; accuracy {report.accuracy:.2%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""Figures of one layer: feature maps, kernels, unit activations, weight images, histograms,
+and the output layer's logits next to their softmax probabilities.
+
+Grids of many small images (64 feature maps, 2,048 kernels, 512 weight images) are drawn as
+**one** heatmap: the tiles are laid side by side with a one-pixel gap of NaN (drawn empty).
+One trace is far quicker to build and to render than one subplot per tile. Where each tile lies
+is recorded in ``fig.layout.meta``::
+
+    {"tiles": [[top_row, left_col], ...], "tile_shape": [h, w], "labels": [...]}
+
+so the numbers under tile *i* are ``z[top:top + h, left:left + w]`` — exactly the tensor shown
+(tests check this). Hovering a pixel names its tile, row, column and value.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+ACCENT = "#4C6EF5"
+GREY = "#ADB5BD"
+NEGATIVE = "#E8590C"
+DIVERGING = "RdBu_r"  # red positive, blue negative, white zero
+SEQUENTIAL = "Viridis"
+
+
+def mosaic(tiles: np.ndarray, cols: int | None = None, gap: int = 1) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
+    """Lay ``(T, h, w)`` tiles in a grid.
+
+    Returns:
+        ``(z, positions, tile_index)``: ``z`` float ``(rows·(h+gap)−gap, cols·(w+gap)−gap)`` with NaN
+        in the gaps; ``positions[i] = [top, left]`` of tile ``i``; ``tile_index`` int, same shape
+        as ``z``, the tile under each pixel (−1 in gaps).
+    """
+    tiles = np.asarray(tiles, dtype=float)
+    t, h, w = tiles.shape
+    cols = cols or max(1, math.ceil(math.sqrt(t * h / w * 2)))  # about twice as wide as tall
+    cols = min(cols, t)
+    rows = math.ceil(t / cols)
+    z = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
+    index = np.full(z.shape, -1, dtype=int)
+    positions = []
+    for i in range(t):
+        top, left = (i // cols) * (h + gap), (i % cols) * (w + gap)
+        z[top:top + h, left:left + w] = tiles[i]
+        index[top:top + h, left:left + w] = i
+        positions.append([top, left])
+    return z, positions, index
+
+
+def tile_grid(tiles: np.ndarray, labels: list[str], title: str, diverging: bool = False, cols: int | None = None,
+              zrange: tuple[float, float] | None = None, colorbar_title: str = "value",
+              tile_px: int | None = None, hover_ids: np.ndarray | None = None,
+              hover_name: str = "tile %{customdata[0]}") -> go.Figure:
+    """A grid of same-sized heatmaps ``(T, h, w)`` on one shared colour scale.
+
+    Args:
+        labels: one per tile (``"map 3"``), kept in ``fig.layout.meta["labels"]``.
+        diverging: centre a red–white–blue scale on zero (for signed values: kernels, weights,
+            pre-activation outputs); otherwise Viridis from the minimum to the maximum.
+        zrange: fixed colour range; default the data's (symmetric about zero if diverging).
+        tile_px: screen pixels per tile side, to size the figure (default from the grid).
+        hover_ids: ``(T, m)`` ints describing each tile on hover (default: the tile index), used
+            by ``hover_name`` as ``%{customdata[0]}`` … ``%{customdata[m-1]}``. Numbers, not
+            strings, so plotly sends them as compact binary arrays.
+    """
+    tiles = np.asarray(tiles, dtype=float)
+    t, h, w = tiles.shape
+    z, positions, index = mosaic(tiles, cols)
+    ncols = (z.shape[1] + 1) // (w + 1)
+    if zrange is None:
+        lo, hi = float(np.nanmin(tiles)), float(np.nanmax(tiles))
+        if diverging:
+            m = max(abs(lo), abs(hi), 1e-12)
+            lo, hi = -m, m
+        elif hi <= lo:
+            hi = lo + 1e-12
+        zrange = (lo, hi)
+    ids = np.arange(t)[:, None] if hover_ids is None else np.asarray(hover_ids).reshape(t, -1)
+    m = ids.shape[1]
+    rows_in_tile = np.arange(z.shape[0]) % (h + 1)
+    cols_in_tile = np.arange(z.shape[1]) % (w + 1)
+    custom = np.zeros(z.shape + (m + 2,), dtype=np.int32)
+    custom[..., :m] = np.where(index[..., None] >= 0, ids[np.maximum(index, 0)], -1)
+    custom[..., m] = rows_in_tile[:, None]
+    custom[..., m + 1] = cols_in_tile[None, :]
+    fig = go.Figure(go.Heatmap(
+        z=z, customdata=custom, zmin=zrange[0], zmax=zrange[1], hoverongaps=False,
+        colorscale=DIVERGING if diverging else SEQUENTIAL, zmid=0 if diverging else None,
+        colorbar=dict(title=dict(text=colorbar_title, side="right"), thickness=12),
+        hovertemplate=hover_name + f", row %{{customdata[{m}]}}, col %{{customdata[{m + 1}]}}: %{{z:.3f}}<extra></extra>"))
+    rows = (z.shape[0] + 1) / (h + 1)
+    tile_px = tile_px or int(min(90, max(22, 900 / max(ncols, 1))))
+    height = int(min(1100, max(180, rows * tile_px * h / w + 70)))
+    fig.update_layout(
+        title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"),
+        meta={"tiles": positions, "tile_shape": [h, w], "labels": list(labels)})
+    return fig
+
+
+def tile_values(fig: go.Figure, i: int) -> np.ndarray:
+    """The ``(h, w)`` numbers of tile ``i`` of a :func:`tile_grid` figure, read back from its z."""
+    top, left = fig.layout.meta["tiles"][i]
+    h, w = fig.layout.meta["tile_shape"]
+    return np.asarray(fig.data[0].z, dtype=float)[top:top + h, left:left + w]
+
+
+def feature_map_grid(maps: np.ndarray, layer: str, diverging: bool | None = None) -> go.Figure:
+    """Every feature map of a layer's output ``(C, H, W)`` float32, one tile per channel.
+
+    ``diverging`` defaults to True when the maps hold negative values (a convolution's output
+    before its ReLU), so zero is white and signs are visible.
+    """
+    maps = np.asarray(maps, dtype=float)
+    if maps.ndim != 3:
+        raise ValueError(f"feature maps must be (C, H, W), got {maps.shape}")
+    diverging = bool(maps.min() < 0) if diverging is None else diverging
+    c, h, w = maps.shape
+    return tile_grid(maps, [f"map {i}" for i in range(c)],
+                     f"{layer}: {c} feature maps of {h}×{w} (one per channel)", diverging=diverging,
+                     colorbar_title="activation", hover_name="map %{customdata[0]}")
+
+
+def kernel_grid(weight: np.ndarray, layer: str, in_channel: int | None = None) -> go.Figure:
+    """The kernels of a convolution, weight ``(O, I, k, k)``, on a diverging scale centred on zero.
+
+    With one input channel (or ``in_channel`` chosen) one tile per output channel; otherwise
+    all ``O × I`` kernels, one row per input channel and one column per output channel (tile
+    ``r·O + c`` is kernel ``weight[c, r]``). The colour range is the whole layer's, so a chosen
+    input channel is comparable with the others.
+    """
+    w = np.asarray(weight, dtype=float)
+    o, i, kh, kw = w.shape
+    m = float(np.abs(w).max()) or 1e-12
+    if i == 1 or in_channel is not None:
+        ch = 0 if i == 1 else int(in_channel)
+        tiles = w[:, ch]
+        labels = [f"kernel of map {j}" + ("" if i == 1 else f" on input channel {ch}") for j in range(o)]
+        title = (f"{layer}: {o} kernels of {kh}×{kw}" + ("" if i == 1 else f", input channel {ch} of {i}"))
+        return tile_grid(tiles, labels, title, diverging=True, zrange=(-m, m), colorbar_title="weight",
+                         hover_name="kernel of map %{customdata[0]}")
+    tiles = w.transpose(1, 0, 2, 3).reshape(i * o, kh, kw)
+    labels = [f"map {c} ← input channel {r}" for r in range(i) for c in range(o)]
+    ids = np.array([[c, r] for r in range(i) for c in range(o)])
+    return tile_grid(tiles, labels, f"{layer}: {o}×{i} kernels of {kh}×{kw} (columns: output map, rows: input channel)",
+                     diverging=True, cols=o, zrange=(-m, m), colorbar_title="weight", tile_px=14, hover_ids=ids,
+                     hover_name="kernel of map %{customdata[0]} on input channel %{customdata[1]}")
+
+
+def unit_activations(values: np.ndarray, layer: str, ylabel: str = "activation") -> go.Figure:
+    """Bars of a fully connected layer's output ``(D,)``, one bar per unit."""
+    v = np.asarray(values, dtype=float).reshape(-1)
+    # Colour by sign through a two-colour scale: a numeric array is sent as compact binary data,
+    # a list of 3,136 colour strings would be validated one by one (~80 ms).
+    fig = go.Figure(go.Bar(x=np.arange(len(v)), y=v, marker_line_width=0,
+                           marker=dict(color=(v >= 0).astype(np.int8), colorscale=[[0, NEGATIVE], [1, ACCENT]],
+                                       cmin=0, cmax=1),
+                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
+    active = int((v > 0).sum())
+    fig.update_layout(title=f"{layer}: {len(v)} units, {active} above zero", height=280, bargap=0.1,
+                      margin=dict(l=50, r=10, t=40, b=40), xaxis=dict(title="unit"), yaxis=dict(title=ylabel))
+    return fig
+
+
+def weight_images(weight: np.ndarray, units: list[int] | np.ndarray, layer: str,
+                  image_shape: tuple[int, int] = (28, 28)) -> go.Figure:
+    """Each chosen unit's incoming weights ``weight[u]`` (784 of them) as a 28×28 image: the
+    pattern of ink that excites the unit (red) or inhibits it (blue)."""
+    w = np.asarray(weight, dtype=float)
+    units = [int(u) for u in units]
+    tiles = w[units].reshape(len(units), *image_shape)
+    m = float(np.abs(w).max()) or 1e-12
+    return tile_grid(tiles, [f"unit {u}" for u in units],
+                     f"{layer}: what {len(units)} units look for (weights as {image_shape[0]}×{image_shape[1]} images)",
+                     diverging=True, zrange=(-m, m), colorbar_title="weight", hover_ids=np.array(units)[:, None],
+                     hover_name="unit %{customdata[0]}")
+
+
+def histogram_counts(values: np.ndarray, bins: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """``(counts (bins,) int64, edges (bins + 1,) float64)`` — numpy's histogram of all values."""
+    return np.histogram(np.asarray(values, dtype=float).reshape(-1), bins=bins)
+
+
+def side_by_side(fig: go.Figure, titles: list[str], gap: float = 0.1) -> go.Figure:
+    """Give ``fig`` one x/y axis pair per title, laid out left to right, with the titles above.
+
+    A hand-made equivalent of ``make_subplots(rows=1, cols=n)``, which costs ~20 ms per figure;
+    trace *i* must use axes ``x{i+1}``/``y{i+1}`` (``x``/``y`` for the first).
+    """
+    n = len(titles)
+    width = (1 - gap * (n - 1)) / n
+    for i, text in enumerate(titles):
+        lo = i * (width + gap)
+        suffix = "" if i == 0 else str(i + 1)
+        fig.layout[f"xaxis{suffix}"] = dict(domain=[lo, lo + width], anchor=f"y{suffix}")
+        fig.layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}")
+        fig.add_annotation(text=text, x=lo + width / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
+                           yanchor="bottom", showarrow=False, font=dict(size=12))
+    return fig
+
+
+def parameter_histograms(weight: np.ndarray, bias: np.ndarray | None, layer: str, bins: int = 60) -> go.Figure:
+    """Histograms of a layer's weights and biases, side by side.
+
+    Binned here with :func:`histogram_counts` and drawn as bars, so the browser gets 60 numbers
+    instead of e.g. 401,408 weights; each bar's height equals numpy's count for that bin.
+    """
+    panels = [("weights", weight)] + ([("biases", bias)] if bias is not None else [])
+    fig = go.Figure()
+    side_by_side(fig, [f"{n}: {np.asarray(v).size:,} values, mean {np.mean(v):+.3f}, std {np.std(v):.3f}"
+                       for n, v in panels])
+    for col, (name, values) in enumerate(panels, start=1):
+        size = np.asarray(values).size
+        counts, edges = histogram_counts(values, bins if size > bins else max(5, size))
+        axes = "" if col == 1 else str(col)
+        fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), name=name,
+                             xaxis=f"x{axes}", yaxis=f"y{axes}",
+                             marker_color=ACCENT if col == 1 else NEGATIVE, marker_line_width=0,
+                             customdata=np.stack([edges[:-1], edges[1:]], -1),
+                             hovertemplate="%{customdata[0]:.3f} to %{customdata[1]:.3f}: %{y} values<extra></extra>"))
+        fig.layout[f"xaxis{axes}"].title = "value"
+        fig.layout[f"yaxis{axes}"].title = "count" if col == 1 else None
+    fig.update_layout(title=f"{layer}: distribution of its parameters", height=300, showlegend=False,
+                      bargap=0, margin=dict(l=50, r=10, t=70, b=40))
+    return fig
+
+
+def logits_and_probabilities(logits: np.ndarray, probabilities: np.ndarray, classes: list[str],
+                             predicted: int | None = None) -> go.Figure:
+    """The output layer: raw scores (logits, any real number) and their softmax probabilities
+    (in [0, 1], summing to 1) side by side; the predicted class in the accent colour."""
+    z = np.asarray(logits, dtype=float)
+    p = np.asarray(probabilities, dtype=float)
+    colors = [ACCENT if k == predicted else GREY for k in range(len(z))]
+    fig = go.Figure()
+    side_by_side(fig, ["logits (the last layer's raw output)", "softmax probabilities = exp(logit) / Σ exp(logits)"])
+    fig.add_trace(go.Bar(x=list(classes), y=z, marker_color=colors, name="logits",
+                         hovertemplate="class %{x}: logit %{y:.3f}<extra></extra>"))
+    fig.add_trace(go.Bar(x=list(classes), y=p, marker_color=colors, name="probabilities", xaxis="x2", yaxis="y2",
+                         text=[f"{v:.0%}" if v >= 0.01 else "" for v in p], textposition="outside", cliponaxis=False,
+                         hovertemplate="class %{x}: %{y:.2%}<extra></extra>"))
+    fig.update_layout(height=320, showlegend=False, margin=dict(l=50, r=10, t=40, b=40))
+    for axis in ("xaxis", "xaxis2"):
+        fig.layout[axis].update(type="category", title="class")
+    fig.layout.yaxis.title = "logit"
+    fig.layout.yaxis2.update(title="probability", range=[0, 1.15], tickformat=".0%")
+    return fig
+
+
+# What each figure shows, in one sentence for a student; pages print these as captions.
+EXPLAIN = {
+    "feature_maps": "Each square is one feature map: where in the image this channel's pattern was found "
+                    "(bright = strong response).",
+    "kernels": "Each square is one kernel, the small grid of weights slid over the input to make one feature map: "
+               "red weights add the pixel's value, blue ones subtract it.",
+    "units": "Each bar is one unit (neuron) of this layer: how strongly it responds to this input "
+             "(a following ReLU turns every negative value into zero).",
+    "weight_images": "Each square is one unit's 784 incoming weights laid out as the 28×28 image: red where ink "
+                     "excites the unit, blue where ink inhibits it — the pattern the unit looks for.",
+    "parameters": "How the layer's learned numbers are spread: most weights are small, near zero.",
+    "output": "The last layer's raw scores (logits) and the softmax that turns them into probabilities.",
+}
+
+
+def layer_figures(model, inspection, layer: str, classes: list[str], in_channel: int | None = None,
+                  units: list[int] | None = None) -> dict[str, go.Figure]:
+    """The figures that open ``layer`` for one inspected input, keyed as in :data:`EXPLAIN`.
+
+    Args:
+        model: the ``nn.Sequential`` that was inspected (its weights are read).
+        inspection: a :class:`nnviz.inspection.Inspection` of that model.
+        in_channel: for a convolution with several input channels, draw only this channel's kernels
+            (None: all of them).
+        units: for a fully connected layer that reads the 28×28 image (the MLP's first layer),
+            the units whose weight images to draw (None: the 32 most active for this input).
+
+    Returns ``{"feature_maps" | "units" | "output": ..., "kernels": ..., "weight_images": ...,
+    "parameters": ...}`` with only the entries that apply to this layer.
+
+    Raises:
+        KeyError: no layer called ``layer``.
+    """
+    from torch import nn
+
+    module = dict(model.named_children())[layer]
+    act = inspection.activations[layer].detach().cpu().numpy()
+    names = [n for n, _ in model.named_children()]
+    figs: dict[str, go.Figure] = {}
+    if layer == names[-1]:
+        figs["output"] = logits_and_probabilities(inspection.logits, inspection.probabilities, classes,
+                                                  inspection.predicted)
+    elif act.ndim == 3:
+        figs["feature_maps"] = feature_map_grid(act, layer)
+    else:
+        figs["units"] = unit_activations(act, layer)
+    if isinstance(module, nn.Conv2d):
+        figs["kernels"] = kernel_grid(module.weight.detach().cpu().numpy(), layer, in_channel)
+    if isinstance(module, nn.Linear) and module.in_features == inspection.image.size:
+        w = module.weight.detach().cpu().numpy()
+        chosen = units if units is not None else list(np.argsort(-act, kind="stable")[:32])
+        figs["weight_images"] = weight_images(w, chosen, layer, inspection.image.shape)
+        if units is None or list(units) == list(np.argsort(-act, kind="stable")[:len(units)]):
+            figs["weight_images"].layout.title.text = (
+                f"{layer}: what its {len(chosen)} most active units for this input look for (weights as 28×28 images)")
+    weight = getattr(module, "weight", None)
+    if weight is not None:
+        bias = getattr(module, "bias", None)
+        figs["parameters"] = parameter_histograms(weight.detach().cpu().numpy(),
+                                                  None if bias is None else bias.detach().cpu().numpy(), layer)
+    return figs

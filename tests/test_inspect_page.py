@@ -1,0 +1,143 @@
+"""The Inspect page ("Open the network") renders for every input choice in Streamlit's headless
+AppTest, opens a layer chosen by the student, and in a real Chromium shows a feature-map grid
+and lists a confusion-matrix cell's images when the cell is clicked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from test_app_pages import canvas_from_mnist
+
+TIMEOUT = 180
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(scope="module")
+def inspect_page():
+    """One AppTest session on the Inspect page (the first run computes the cached reports)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/inspect.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chart_titles(at) -> list[str]:
+    """Titles and panel titles of every plotly chart on the page."""
+    titles = []
+    for chart in at.get("plotly_chart"):
+        layout = json.loads(chart.proto.spec)["layout"]
+        titles.append(layout.get("title", {}).get("text", ""))
+        titles += [a.get("text", "") for a in layout.get("annotations", [])]
+    return titles
+
+
+def shown(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_page_has_every_section(inspect_page):
+    headers = [h.value for h in inspect_page.header]
+    assert headers[:2] == ["1. The input", "2. The layers"] and headers[2].startswith("3. Inside")
+    assert {"4. Where the network looks", "5. How good is it", "6. The map of learned features"} <= set(headers)
+    assert len(inspect_page.dataframe) >= 2  # the layer table and the confusion-cell listing
+
+
+def test_drawing_input(inspect_page, mnist_test_pixels):
+    pixels, labels = mnist_test_pixels
+    at = inspect_page
+    at.session_state["drawing"] = canvas_from_mnist(pixels[0])  # a 7, as drawn on the canvas
+    at.segmented_control(key="inspect_source").set_value("Your drawing").run()
+    assert not at.exception, at.exception
+    assert shown(at)["Input"] == "drawing" and shown(at)["Prediction"] == str(labels[0])
+
+
+def test_drawing_input_without_a_drawing_falls_back_to_a_test_image(inspect_page):
+    at = inspect_page
+    at.session_state["drawing"] = None
+    at.segmented_control(key="inspect_source").set_value("Your drawing").run()
+    assert not at.exception, at.exception
+    assert any("No drawing yet" in i.value for i in at.info)
+    assert shown(at)["Input"] == "#0"
+
+
+def test_test_image_by_class_and_by_index(inspect_page, mnist_test_pixels):
+    _, labels = mnist_test_pixels
+    at = inspect_page
+    at.segmented_control(key="inspect_source").set_value("A test image").run()
+    at.selectbox(key="inspect_class").set_value(3).run()
+    assert not at.exception, at.exception
+    first_three = int(np.flatnonzero(labels == 3)[0])
+    assert shown(at)["Input"] == f"#{first_three}"
+    at.radio(key="inspect_pick").set_value("by index").run()
+    at.number_input(key="inspect_index").set_value(1234).run()
+    assert not at.exception, at.exception
+    assert shown(at)["Input"] == "#1234"
+
+
+@pytest.mark.parametrize("model", ["digits-cnn", "digits-mlp"])
+def test_show_me_a_mistake(inspect_page, mnist_test_pixels, model):
+    _, labels = mnist_test_pixels
+    at = inspect_page
+    at.radio(key="inspect_model").set_value(model).run()
+    at.segmented_control(key="inspect_source").set_value("Show me a mistake").run()
+    assert not at.exception, at.exception
+    index = int(shown(at)["Input"].rsplit("#", 1)[1])
+    assert shown(at)["Prediction"] != str(labels[index])
+    at.button[0].click().run()  # "Show me another mistake"
+    assert not at.exception, at.exception
+
+
+def test_opening_layers(inspect_page):
+    at = inspect_page
+    at.radio(key="inspect_model").set_value("digits-cnn").run()
+    at.segmented_control(key="inspect_source").set_value("A test image").run()
+    for layer, titles in [("conv2", ["conv2: 64 feature maps of 14×14", "conv2: 64×32 kernels",
+                                     "conv2: distribution of its parameters"]),
+                          ("pool2", ["pool2: 64 feature maps of 7×7"]),
+                          ("fc1", ["fc1: 128 units", "fc1: distribution"]),
+                          ("fc2", ["logits (the last layer", "fc2: distribution"])]:
+        at.radio(key="inspect_layer").set_value(layer).run()
+        assert not at.exception, at.exception
+        assert at.header[2].value == f"3. Inside {layer}"
+        shown_titles = " | ".join(chart_titles(at))
+        for title in titles:
+            assert title in shown_titles, title
+    at.radio(key="inspect_layer").set_value("conv2").run()
+    at.selectbox(key="inspect_in_channel").set_value("input channel 5").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="inspect_target").set_value(3).run()
+    assert not at.exception, at.exception
+
+
+@pytest.mark.browser
+def test_browser_shows_a_feature_map_grid(page, app_url):
+    page.goto(f"{app_url}/inspect")
+    page.get_by_text("1. The input").wait_for(timeout=90_000)
+    page.get_by_text("feature maps of 28×28").first.wait_for(timeout=90_000)
+    heatmaps = page.locator(".js-plotly-plot .heatmaplayer")
+    assert heatmaps.count() >= 2  # the input and the feature-map grid at least
+    page.get_by_text("5. How good is it").wait_for(timeout=120_000)
+    confusion = page.locator(".js-plotly-plot", has_text="Confusion matrix").first
+    confusion.scroll_into_view_if_needed()
+    confusion.locator(".scatterlayer .point").nth(5 * 10 + 3).click(force=True)  # true 5, predicted 3
+    page.get_by_text("of a 5 answered 3").wait_for(timeout=60_000)
+    assert not page.locator('[data-testid="stException"]').count()
+
+
+def test_mlp_first_layer_shows_what_its_units_look_for(inspect_page):
+    at = inspect_page
+    at.radio(key="inspect_model").set_value("digits-mlp").run()
+    at.segmented_control(key="inspect_source").set_value("A test image").run()
+    at.radio(key="inspect_layer").set_value("fc1").run()
+    assert not at.exception, at.exception
+    assert any("most active units for this input look for" in t for t in chart_titles(at))
+    at.select_slider(key="inspect_unit_count").set_value(64).run()
+    assert not at.exception, at.exception
+    assert any("its 64 most active units" in t for t in chart_titles(at))
+    assert any("Grad-CAM needs convolution layers" in i.value for i in at.info)

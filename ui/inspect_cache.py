@@ -1,0 +1,66 @@
+"""Server-wide caches for the Inspect page: the test set, each model's test report and embedding.
+
+``st.cache_resource`` shares these between all sessions; they are computed once per model (the
+key includes the card's ``weights_sha256``, so a retrained model is recomputed) and only read
+afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from nnviz.data import load_tensors, raw_pixels
+from nnviz.embedding import fit_embedding, penultimate_features, sample_indices
+from nnviz.evaluation import test_report as compute_report
+from ui.resources import digit_classifier
+
+EMBEDDING_SIZE = 2000  # test images on the embedding map
+
+
+@st.cache_resource(show_spinner="Loading the MNIST test set…")
+def test_set() -> tuple:
+    """``(images (10000, 1, 28, 28) normalised, labels (10000,) int64, pixels (10000, 28, 28) float32 in [0, 1])``."""
+    images, labels = load_tensors("mnist", train=False)
+    return images, labels, raw_pixels(images, "mnist")[:, 0].numpy()
+
+
+def _sha(name: str) -> str:
+    return str(digit_classifier(name).card.get("weights_sha256", name))
+
+
+@st.cache_resource(show_spinner="Classifying the 10,000 test images (once per network)…")
+def _report(name: str, sha: str):
+    images, labels, _ = test_set()
+    return compute_report(digit_classifier(name).model, images, labels, key=sha)
+
+
+def test_report(name: str):
+    """The :class:`nnviz.evaluation.TestReport` of model ``name`` on the 10,000 test images."""
+    return _report(name, _sha(name))
+
+
+@st.cache_resource(show_spinner="Projecting the features to 2-D (once per network and method)…")
+def _embedding(name: str, sha: str, method: str):
+    images, labels, _ = test_set()
+    idx = sample_indices(labels.numpy(), EMBEDDING_SIZE)
+    features = penultimate_features(digit_classifier(name).model, images[idx])
+    return idx, fit_embedding(features, method)
+
+
+def embedding(name: str, method: str):
+    """``(test indices (2000,), Embedding)`` of model ``name``'s penultimate features."""
+    return _embedding(name, _sha(name), method)
+
+
+def png_data_url(image: np.ndarray, scale: int = 2) -> str:
+    """A ``(H, W)`` [0, 1] image as a ``data:image/png;base64,…`` URL, for table image columns."""
+    img = Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8), mode="L")
+    img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
