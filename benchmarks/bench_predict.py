@@ -42,9 +42,17 @@ def percentile(values, q):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="torch CPU threads to measure with (the app uses 1 for single images)")
     args = parser.parse_args()
     images = canvases(args.n)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.n} canvases of 280×280 RGBA")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        measure(images)
+
+
+def measure(images) -> None:
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {len(images)} canvases of 280×280 RGBA")
     pre = []
     for img in images:
         t = time.perf_counter()

@@ -47,11 +47,11 @@ with left:
         except BlankDrawing:
             st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back. "
                     "Meanwhile here is test image #0.")
-            st.page_link("pages/draw.py", label="Draw a digit", icon="✏️")
+            st.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
     elif source == "Show me a mistake":
         report = test_report(model_name)
         wrong = report.mistakes()
-        if st.button("Show me another mistake", icon="🎲") or "inspect_mistake" not in st.session_state:
+        if st.button("Show me another mistake", icon=":material/casino:") or "inspect_mistake" not in st.session_state:
             st.session_state["inspect_mistake"] = int(np.random.default_rng().choice(wrong))
         index = st.session_state["inspect_mistake"]
         if index not in set(wrong.tolist()):  # another network was chosen: it may get this one right

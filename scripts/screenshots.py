@@ -22,11 +22,22 @@ from browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, wait_
 PAGES = ["", "draw", "inspect", "train", "photos"]
 
 
+def wait_until_idle(page, timeout_s: float = 240) -> None:
+    """Wait until the app shows no spinner and is not running, twice in a row one second apart."""
+    quiet, deadline = 0, time.time() + timeout_s
+    while quiet < 2 and time.time() < deadline:
+        busy = page.locator('[data-testid="stSpinner"]').count() + page.locator(
+            '[data-testid="stStatusWidget"]').count()
+        quiet = 0 if busy else quiet + 1
+        page.wait_for_timeout(1000)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
     parser.add_argument("--url")
     parser.add_argument("--pages", nargs="*", default=PAGES)
+    parser.add_argument("--height", type=int, default=1000, help="viewport height in px (Streamlit scrolls inside)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     server = None
@@ -46,7 +57,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": args.height})
             for name in args.pages:
                 if name == "draw":
                     box = open_draw_page(page, url)
@@ -56,7 +67,7 @@ def main() -> None:
                 else:
                     page.goto(f"{url}/{name}")
                     page.locator("h1").first.wait_for(timeout=120_000)
-                    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
+                    wait_until_idle(page)
                 page.wait_for_timeout(1500)
                 path = args.out / f"{name or 'home'}.png"
                 page.screenshot(path=str(path), full_page=True)

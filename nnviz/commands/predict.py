@@ -49,6 +49,8 @@ def answer_files(answerer, paths: list[str]) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+    torch.set_num_threads(1)  # one image at a time: a second thread only adds hand-off cost
     try:
         factory = SPECIAL_MODELS.get(args.model)
         answerer = factory() if factory else DigitAnswerer(args.model)
