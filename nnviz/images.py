@@ -50,7 +50,11 @@ def open_image(source: str | Path | bytes, name: str | None = None) -> Image.Ima
         raise ImageReadError(f"{label}: the image is too large to open safely ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise ImageReadError(f"{label}: this is not an image file PIL can read") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt data
+    except ValueError as exc:
+        if "too large" in str(exc).lower():  # PIL's limits on metadata (e.g. PNG MAX_TEXT_CHUNK)
+            raise ImageReadError(f"{label}: the file's metadata is too large to read safely ({exc})") from exc
+        raise ImageReadError(f"{label}: the image data is damaged or truncated ({exc})") from exc
+    except (OSError, SyntaxError, EOFError) as exc:  # truncated or corrupt data
         raise ImageReadError(f"{label}: the image data is damaged or truncated ({exc})") from exc
     return to_standard_mode(img)
 

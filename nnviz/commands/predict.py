@@ -16,6 +16,14 @@ from nnviz.preprocess import BlankDrawing
 SPECIAL_MODELS: dict[str, Callable[[], object]] = {}
 
 
+def _animals():
+    from nnviz.animals import AnimalClassifier  # imports timm: only when asked for
+    return AnimalClassifier()
+
+
+SPECIAL_MODELS["animals"] = _animals
+
+
 def register(sub) -> None:
     p = sub.add_parser("predict", help="classify image files (any size, either polarity)")
     p.add_argument("--model", required=True, help="checkpoint name, e.g. digits-cnn")

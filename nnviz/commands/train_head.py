@@ -1,0 +1,91 @@
+"""``python -m nnviz train-head``: transfer learning from the command line — extract the frozen
+backbone's features of labelled photos, train a new head, evaluate it on held-out photos, save it.
+
+Photos: ``--data FOLDER`` (one sub-folder per class, or the Conser-vision layout with
+``train_features.csv`` and ``train_labels.csv``) or ``--zip FILE`` of either layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from nnviz import transfer
+from nnviz.archives import ArchiveError, extract_zip
+from nnviz.checkpoints import CheckpointError, save_checkpoint, user_models_dir
+from nnviz.training import Diverged, EpochEnd
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train-head", help="train a classifier of your own on labelled photos (transfer learning)",
+                       description=__doc__.split("\n\n")[0].split(":", 1)[1].strip())
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", type=Path, help="folder of labelled photos (class folders or Conser-vision CSVs)")
+    src.add_argument("--zip", type=Path, help="zip of labelled photos in either layout")
+    p.add_argument("--epochs", type=int, default=transfer.HEAD_CONFIG.epochs)
+    p.add_argument("--lr", type=float, default=transfer.HEAD_CONFIG.learning_rate, help="peak learning rate")
+    p.add_argument("--batch-size", type=int, default=transfer.HEAD_CONFIG.batch_size)
+    p.add_argument("--test-fraction", type=float, default=0.25, help="share of photos held out (by site if given)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", type=Path, help="feature cache folder (default: data/features/efficientnet-lite0)")
+    p.add_argument("--out", type=Path, help="checkpoint path without suffix (default: user_models/photos-head)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(run=run)
+
+
+def progress_printer(quiet: bool):
+    """``on_progress(done, total)`` that prints a one-line progress bar to stderr."""
+    def show(done: int, total: int) -> None:
+        if not quiet:
+            bar = "#" * int(30 * done / max(total, 1))
+            print(f"\rfeatures {done}/{total} [{bar:<30}]", end="\n" if done == total else "", file=sys.stderr)
+    return show
+
+
+def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="nnviz-photos-") as tmp:
+        try:
+            root = args.data
+            if args.zip is not None:
+                extract_zip(args.zip, tmp)
+                root = Path(tmp)
+            photos = transfer.find_labelled_photos(root)
+        except (ArchiveError, transfer.DatasetError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            feats = transfer.extract_features(photos.paths, cache=transfer.FeatureCache(args.cache),
+                                              on_progress=progress_printer(args.quiet), names=photos.ids)
+        except CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    for msg in feats.errors.values():
+        print(f"skipped: {msg}", file=sys.stderr)
+    photos = photos.subset(feats.ok.nonzero()[0])
+    values = feats.values[feats.ok]
+    try:
+        split = transfer.split_photos(photos.labels, photos.sites, args.test_fraction, args.seed)
+        config = replace(transfer.HEAD_CONFIG, epochs=args.epochs, learning_rate=args.lr,
+                         batch_size=args.batch_size, seed=args.seed)
+        job = transfer.HeadJob(values, photos, split, config)
+        if not args.quiet:
+            print(f"{len(photos)} photos, {len(photos.classes)} classes; held out {split.description}")
+
+        def on_event(event):
+            if isinstance(event, EpochEnd) and not args.quiet:
+                print(f"epoch {event.epoch:3d}  train loss {event.train_loss:.4f} acc {event.train_accuracy:.2%}"
+                      f"  held-out loss {event.test_loss:.4f} acc {event.test_accuracy:.2%}")
+
+        head, card = job(on_event, lambda: False)
+    except (ValueError, Diverged) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    m = job.metrics
+    print(f"held-out photos: {m.n}, accuracy {m.accuracy:.2%}, log loss {m.log_loss:.4f} "
+          f"(chance: {1 / len(photos.classes):.2%})")
+    out = args.out or user_models_dir() / "photos-head"
+    print(f"saved {save_checkpoint(head, card, out)}")
+    return 0

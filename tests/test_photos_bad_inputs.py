@@ -1,0 +1,150 @@
+"""Bad uploads are refused one by one, with a clear message naming the file, and the rest go on:
+not an image, a truncated JPEG, a decompression bomb, a 1×1 image, huge headers, and zips that
+escape their folder or expand beyond the limit."""
+
+import io
+import stat
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nnviz import transfer
+from nnviz.animals import AnimalClassifier
+from nnviz.archives import ArchiveError, extract_zip
+from nnviz.images import ImageReadError
+from tests.photos_data import ANIMALS, one_torch_thread  # noqa: F401 (fixture)
+
+BEAGLE = (ANIMALS / "pets" / "Beagle_01125.jpg").read_bytes()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png(size=(64, 64)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, "red").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def bomb_png() -> bytes:
+    """A 65-byte PNG whose header claims 100,000 × 100,000 pixels (10 gigapixels)."""
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"")) + _chunk(b"IEND", b"")
+
+
+def metadata_bomb_png() -> bytes:
+    """A 50 KB PNG with a compressed text chunk that would expand to 50 MB."""
+    png = _png()
+    return png[:33] + _chunk(b"zTXt", b"comment\x00\x00" + zlib.compress(b"A" * 50_000_000)) + png[33:]
+
+
+def big_comment_jpeg() -> bytes:
+    """A real photo behind 300 maximal (64 KB) JPEG comment segments: a 20 MB header."""
+    segment = b"\xff\xfe" + struct.pack(">H", 65535) + b"x" * 65533
+    return BEAGLE[:2] + segment * 300 + BEAGLE[2:]
+
+
+BAD = {
+    "notes.jpg": (b"this is a shopping list, not a photo", "not an image"),
+    "truncated.jpg": (BEAGLE[: len(BEAGLE) // 3], "damaged or truncated"),
+    "bomb.png": (bomb_png(), "too large to open safely"),
+    "dot.png": (_png((1, 1)), "only 1×1 pixels"),
+    "zbomb.png": (metadata_bomb_png(), "metadata is too large"),
+    "empty.jpg": (b"", "empty"),
+}
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return AnimalClassifier()
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_each_bad_image_gets_a_clear_message_with_its_name(classifier, name):
+    data, words = BAD[name]
+    with pytest.raises(ImageReadError) as info:
+        classifier.predict_file(data, name)
+    assert str(info.value).startswith(f"{name}: ") and words in str(info.value)
+
+
+def test_a_huge_but_harmless_header_is_read_and_the_photo_classified(classifier):
+    data = big_comment_jpeg()
+    assert len(data) > 19_000_000
+    assert classifier.predict_file(data, "commented.jpg").breed == "beagle"
+
+
+def test_bad_files_among_good_ones_do_not_stop_feature_extraction(tmp_path):
+    paths = []
+    for name, (data, _) in [("good1.jpg", (BEAGLE, "")), *BAD.items(), ("good2.jpg", (BEAGLE, ""))]:
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    paths.append(tmp_path / "missing.jpg")
+    feats = transfer.extract_features(paths, batch_size=4)
+    assert feats.ok.tolist() == [True] + [False] * len(BAD) + [True, False]
+    np.testing.assert_allclose(feats.values[0], feats.values[len(BAD) + 1], atol=1e-6)
+    for i, (name, (_, words)) in enumerate(BAD.items(), start=1):
+        assert name in feats.errors[i] and words in feats.errors[i]
+    assert "cannot read the file" in feats.errors[len(paths) - 1]
+
+
+def make_zip(entries: dict[str, bytes], symlink: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            z.writestr(info, "/etc/passwd")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("evil", ["../escape.jpg", "photos/../../escape.jpg", "/tmp/escape.jpg",
+                                  "C:\\escape.jpg", "..\\escape.jpg"])
+def test_a_zip_path_that_escapes_its_folder_is_refused_before_writing_anything(tmp_path, evil):
+    dest = tmp_path / "out"
+    with pytest.raises(ArchiveError, match="escape its folder"):
+        extract_zip(make_zip({"photos/cat/a.jpg": BEAGLE, evil: b"x"}), dest)
+    assert not dest.exists() or not any(dest.rglob("*"))
+    assert not (tmp_path / "escape.jpg").exists()
+
+
+def test_a_symbolic_link_in_a_zip_is_refused(tmp_path):
+    with pytest.raises(ArchiveError, match="symbolic link"):
+        extract_zip(make_zip({"a/b.jpg": BEAGLE}, symlink="a/link.jpg"), tmp_path)
+
+
+def test_a_zip_that_expands_beyond_the_limit_is_refused(tmp_path):
+    bomb = make_zip({"photos/big.bin": b"\0" * 20_000_000})  # 20 MB that compress to ~20 KB
+    assert len(bomb) < 100_000
+    with pytest.raises(ArchiveError, match="expand to 20 MB; the limit is 10 MB"):
+        extract_zip(bomb, tmp_path / "a", max_total_bytes=10_000_000)
+    with pytest.raises(ArchiveError, match="only a zip bomb does"):
+        extract_zip(bomb, tmp_path / "b")  # ratio 1000:1 under the default size limit
+    assert not any((tmp_path / "b").rglob("*.bin"))
+
+
+def test_a_zip_that_lies_about_its_sizes_is_stopped_while_extracting(tmp_path):
+    data = bytearray(make_zip({"x/a.bin": b"\0" * 3_000_000, "x/b.bin": b"\1" * 3_000_000}))
+    # Rewrite the declared uncompressed sizes in the central directory to 1 byte each.
+    pos = 0
+    while (pos := data.find(b"PK\x01\x02", pos)) != -1:
+        data[pos + 24:pos + 28] = struct.pack("<I", 1)
+        pos += 4
+    with pytest.raises(ArchiveError):
+        extract_zip(bytes(data), tmp_path / "out", max_total_bytes=4_000_000, max_ratio=10**9)
+    written = sum(f.stat().st_size for f in (tmp_path / "out").rglob("*") if f.is_file())
+    assert written <= 4_000_000
+
+
+def test_not_a_zip_is_refused_and_a_good_zip_unpacks(tmp_path):
+    with pytest.raises(ArchiveError, match="not a readable zip"):
+        extract_zip(b"PK but not really", tmp_path / "a")
+    files = extract_zip(make_zip({"photos/cat/a.jpg": BEAGLE, "__MACOSX/._a.jpg": b"meta", "photos/dog/": b""}),
+                        tmp_path / "b")
+    assert [f.relative_to(tmp_path / "b").as_posix() for f in files] == ["photos/cat/a.jpg"]

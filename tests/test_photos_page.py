@@ -1,0 +1,102 @@
+"""The Photos page, headless (AppTest) and in a real Chromium: upload real photos and see their
+groups; bad files are named with their reason; train a head on a zip and download a submission."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnviz.imagenet import class_names
+
+from tests.photos_data import ANIMALS, cifar_images, class_folder_zip, one_torch_thread, submission_zip  # noqa: F401
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+BEAGLE = ANIMALS / "pets" / "Beagle_01125.jpg"
+LEOPARD = ANIMALS / "camera_trap" / "leopard-1.jpg"
+
+
+@pytest.fixture
+def photos_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path / "models"))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("pages/photos.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_page_asks_for_a_photo_first(photos_page):
+    assert photos_page.title[0].value.startswith("Photos")
+    assert any("Upload a photo" in i.value for i in photos_page.info)
+
+
+def test_uploaded_photos_show_their_groups_and_bad_files_their_reason(photos_page):
+    at = photos_page
+    at.file_uploader(key="photos_upload").set_value([
+        ("beagle.jpg", BEAGLE.read_bytes(), "image/jpeg"),
+        ("half.jpg", BEAGLE.read_bytes()[:5000], "image/jpeg"),
+        ("leopard.jpg", LEOPARD.read_bytes(), "image/jpeg"),
+    ]).run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("**half.jpg** — not used: the image data is "
+                                                               "damaged or truncated")
+    table = at.dataframe[0].value
+    assert list(table["photo"]) == ["beagle.jpg", "leopard.jpg"]
+    assert list(table["animal group"]) == ["dog (beagle)", "leopard"]
+    assert at.metric[0].value == "dog (beagle)"
+    at.selectbox(key="photos_pick").set_value("leopard.jpg").run()
+    assert at.metric[0].value == "leopard"
+    groups = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Animal group" in c.proto.spec)
+    bars = dict(zip(groups["data"][0]["y"], groups["data"][0]["x"]))
+    assert len(bars) == 11 and abs(sum(bars.values()) - 1) < 1e-6
+    assert max(bars, key=bars.get) == "leopard" and "no animal (blank)" in bars
+    assert at.radio(key="photos_cam_class").options[1].startswith("jaguar")
+    at.radio(key="photos_cam_class").set_value(class_names().index("jaguar")).run()
+    assert not at.exception, at.exception
+    assert any("Where it looks for “jaguar”" in json.loads(c.proto.spec)["layout"]["title"]["text"]
+               for c in at.get("plotly_chart"))
+
+
+def test_train_a_head_on_a_zip_and_download_a_submission(photos_page):
+    at = photos_page
+    at.file_uploader(key="photos_upload").set_value(("beagle.jpg", BEAGLE.read_bytes(), "image/jpeg")).run()
+    images = cifar_images("train", 20, classes=("bird", "cat", "frog"))
+    at.file_uploader(key="photos_train_zip").set_value(("cifar.zip", class_folder_zip(images), "application/zip")).run()
+    assert not at.exception, at.exception
+    assert any("60 photos" in m.value for m in at.markdown)
+    at.button(key="photos_extract").click().run()
+    at.button(key="photos_train").click().run()
+    deadline = time.time() + 60
+    while not any(m.label == "Held-out accuracy" for m in at.metric) and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception, at.exception
+    accuracy = next(m.value for m in at.metric if m.label == "Held-out accuracy")
+    assert float(accuracy.rstrip("%")) > 50  # chance: 33 %
+    test_paths = [p for ps in cifar_images("test", 2, classes=("bird", "cat", "frog")).values() for p in ps]
+    data, ids = submission_zip(test_paths)
+    at.file_uploader(key="photos_test_zip").set_value(("test.zip", data, "application/zip")).run()
+    assert not at.exception, at.exception
+    shown = at.dataframe[-1].value
+    assert list(shown.columns) == ["id", "bird", "cat", "frog"] and list(shown["id"]) == ids
+    assert ((shown[["bird", "cat", "frog"]].sum(axis=1) - 1).abs() < 1e-9).all()
+
+
+@pytest.mark.browser
+def test_browser_upload_a_photo_and_see_its_groups(page, app_url, tmp_path):
+    page.goto(f"{app_url}/photos")
+    page.get_by_text("Upload one or many photos").wait_for(timeout=90_000)
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(BEAGLE.read_bytes()[:3000])
+    page.locator("input[type=file]").first.set_input_files([str(BEAGLE), str(bad)])
+    metric = page.locator("[data-testid=stMetric]").first
+    metric.wait_for(timeout=90_000)
+    assert "dog (beagle)" in metric.inner_text()
+    page.get_by_text("broken.jpg — not used").wait_for()
+    page.get_by_text("Where it looks for “beagle”").wait_for()
+    groups = page.locator(".js-plotly-plot").filter(has_text="Animal group")
+    groups.locator("text", has_text="no animal (blank)").first.wait_for()  # the bars' labels, drawn as SVG
+    labels = groups.locator("g.ytick text").all_text_contents()
+    assert len(labels) == 11 and "dog" in labels and "civet / genet (mongoose family)" in labels
