@@ -9,6 +9,8 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
     st.Page("pages/inspect.py", title="Open the network", icon=":material/biotech:", url_path="inspect"),
+    st.Page("pages/train.py", title="Train a network", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/photos.py", title="Photos of animals", icon=":material/pets:", url_path="photos"),
 ]
 
 st.navigation(PAGES).run()

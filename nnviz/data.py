@@ -49,6 +49,22 @@ DATASETS = {
     ),
 }
 
+# CIFAR-10 (Krizhevsky 2009): 32×32 colour photos, 5,000 train + 1,000 test per class. Read from
+# JPEG re-encodings of the official images (``cifar10_{train,test}_jpg.tar.gz``, folders
+# ``<split>/<class>/NNNN.jpg``); decoded once into ``<data root>/cifar10/cifar10-<split>.npz``.
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR10_ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")
+CIFAR10_FILES = ("cifar10_train_jpg.tar.gz", "cifar10_test_jpg.tar.gz")
+# Per-channel (R, G, B) mean and std of the decoded JPEG training images of the classes used,
+# pixels in [0, 1], computed with nnviz.data.channel_stats (for all ten classes close to the usual
+# 0.4914/0.4822/0.4465 and 0.2470/0.2435/0.2616 of the official binary files).
+DATASETS["cifar10-animals"] = DatasetInfo(
+    "cifar10-animals", "CIFAR-10 animals (6 classes, colour photos)", CIFAR10_ANIMALS,
+    (0.4879, 0.4660, 0.3995), (0.2364, 0.2315, 0.2407), (3, 32, 32), "cifar10", CIFAR10_FILES)
+DATASETS["cifar10"] = DatasetInfo(
+    "cifar10", "CIFAR-10 (10 classes, colour photos)", CIFAR10_CLASSES,
+    (0.4913, 0.4821, 0.4465), (0.2452, 0.2428, 0.2606), (3, 32, 32), "cifar10", CIFAR10_FILES)
+
 
 class DatasetUnavailable(RuntimeError):
     """The dataset's files are neither in the data root nor downloadable (e.g. offline)."""
@@ -82,6 +98,9 @@ def load_torchvision_dataset(name: str, train: bool, root: Path | None = None):
     from torchvision import datasets
 
     info = dataset_info(name)
+    if info.folder == "cifar10":
+        raise ValueError(f"{name} has no torchvision dataset here; use load_tensors({name!r}, train) "
+                         "or load_cifar10_pixels(train)")
     root = Path(root) if root is not None else data_root()
     cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[name]
     try:
@@ -107,6 +126,8 @@ def load_tensors(name: str, train: bool, root: Path | None = None) -> tuple[torc
     Returns:
         images ``(N, 1, 28, 28)`` float32, ``(pixel/255 - mean) / std``; labels ``(N,)`` int64.
         For MNIST N is 60,000 (train) or 10,000 (test). The tensors are shared: do not modify them.
+        For the CIFAR-10 sets images are ``(N, 3, 32, 32)``, normalised per channel; labels index
+        ``dataset_info(name).classes`` (for ``cifar10-animals`` N is 30,000 or 6,000).
 
     Raises:
         DatasetUnavailable, ValueError: as :func:`load_torchvision_dataset`.
@@ -116,6 +137,9 @@ def load_tensors(name: str, train: bool, root: Path | None = None) -> tuple[torc
     with _TENSOR_LOCK:
         if key not in _TENSOR_CACHE:
             info = dataset_info(name)
+            if info.folder == "cifar10":
+                _TENSOR_CACHE[key] = _cifar10_tensors(info, train, root)
+                return _TENSOR_CACHE[key]
             ds = load_torchvision_dataset(name, train, root)
             # The dataset keeps all images as one uint8 tensor; converting it at once is ~100×
             # faster than the per-item PIL transform, and gives the same values as ToTensor+Normalize.
@@ -131,3 +155,88 @@ def raw_pixels(images: torch.Tensor, name: str) -> torch.Tensor:
     mean = torch.tensor(info.mean).view(1, -1, 1, 1)
     std = torch.tensor(info.std).view(1, -1, 1, 1)
     return (images * std + mean).clamp_(0.0, 1.0)
+
+
+def _cifar10_sources(root: Path) -> list[Path]:
+    """Folders that may hold the CIFAR-10 JPEG tarballs: the data root's ``cifar10/``,
+    ``$NNVIZ_CIFAR10_DIR``, and the shared read-only data folder next to the project."""
+    folders = [root / "cifar10"]
+    if os.environ.get("NNVIZ_CIFAR10_DIR"):
+        folders.append(Path(os.environ["NNVIZ_CIFAR10_DIR"]).expanduser())
+    folders.append(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cifar10")
+    return folders
+
+
+def load_cifar10_pixels(train: bool, root: Path | None = None):
+    """All ten CIFAR-10 classes of one split as uint8 pixels, decoded once and cached on disk.
+
+    Returns:
+        ``(images, labels)``: numpy ``(N, 32, 32, 3)`` uint8 RGB and ``(N,)`` int64 indices into
+        :data:`CIFAR10_CLASSES`; N is 50,000 (train) or 10,000 (test), ordered by class then file.
+
+    The first call decodes the JPEG tarball (about 20 s for the training split on 2 cores) into
+    ``<root>/cifar10/cifar10-<split>.npz``, written atomically; later calls read that file.
+
+    Raises:
+        DatasetUnavailable: no tarball in any of :func:`_cifar10_sources`.
+    """
+    import io
+    import tarfile
+
+    import numpy as np
+    from PIL import Image
+
+    root = Path(root) if root is not None else data_root()
+    split = "train" if train else "test"
+    cache = root / "cifar10" / f"cifar10-{split}.npz"
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as f:
+            return f["images"], f["labels"]
+    name = f"cifar10_{split}_jpg.tar.gz"
+    tarball = next((d / name for d in _cifar10_sources(root) if (d / name).is_file()), None)
+    if tarball is None:
+        raise DatasetUnavailable(
+            f"CIFAR-10 is not available: {name} was not found in any of "
+            f"{', '.join(str(d) for d in _cifar10_sources(root))}. Put the JPEG tarballs there "
+            "(or set NNVIZ_CIFAR10_DIR to their folder).")
+    found = []
+    with tarfile.open(tarball, "r:gz") as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if member.isfile() and len(parts) == 3 and parts[1] in CIFAR10_CLASSES and parts[2].endswith(".jpg"):
+                with Image.open(io.BytesIO(tar.extractfile(member).read())) as img:
+                    found.append((CIFAR10_CLASSES.index(parts[1]), parts[2], np.asarray(img.convert("RGB"))))
+    found.sort(key=lambda t: (t[0], t[1]))
+    images = np.stack([t[2] for t in found]).astype(np.uint8)
+    labels = np.array([t[0] for t in found], dtype=np.int64)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez(tmp, images=images, labels=labels)
+        os.replace(tmp, cache)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return images, labels
+
+
+def _cifar10_tensors(info: DatasetInfo, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """``info``'s classes of CIFAR-10 as normalised ``(N, 3, 32, 32)`` float32 and ``(N,)`` int64."""
+    import numpy as np
+
+    pixels, labels = load_cifar10_pixels(train, root)
+    wanted = [CIFAR10_CLASSES.index(c) for c in info.classes]
+    keep = np.isin(labels, wanted)
+    remap = np.full(len(CIFAR10_CLASSES), -1, dtype=np.int64)
+    remap[wanted] = np.arange(len(wanted))
+    x = torch.from_numpy(pixels[keep]).permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
+    mean = torch.tensor(info.mean).view(1, -1, 1, 1)
+    std = torch.tensor(info.std).view(1, -1, 1, 1)
+    return ((x - mean) / std).contiguous(), torch.from_numpy(remap[labels[keep]])
+
+
+def channel_stats(pixels) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 ``(N, H, W, C)`` pixels scaled to [0, 1] (how the
+    normalisation constants above were computed)."""
+    x = torch.as_tensor(pixels).to(torch.float64).div_(255.0)
+    dims = tuple(range(x.ndim - 1))
+    return tuple(round(v, 4) for v in x.mean(dims).tolist()), tuple(round(v, 4) for v in x.std(dims).tolist())

@@ -30,10 +30,14 @@ SHIPPED_RECIPES = {
                    TrainConfig(epochs=15, batch_size=128, learning_rate=2e-3, weight_decay=1e-4, augment=True)),
 }
 
-# The quick recipe of the Train page: a smaller CNN that reaches 99 % on MNIST in about a minute
-# on a 2-core CPU.
+# The quick recipe of the Train page (and ``python -m nnviz train --model cnn --recipe quick``): a
+# smaller LeNet-shaped CNN, AdamW with a one-cycle schedule over 2 epochs, no augmentation and no
+# regularisation (two epochs are too few to overfit). It reaches 99.0–99.2 % MNIST test accuracy;
+# see benchmarks/bench_training.py for its time on this machine.
 QUICK_CNN = {"kind": "cnn", "channels": [16, 32], "hidden": 128, "kernel_size": 5, "in_channels": 1,
              "image_size": 28, "num_classes": 10, "dropout": 0.0}
+QUICK_CONFIG = TrainConfig(epochs=2, batch_size=128, learning_rate=3e-3, optimizer="adam", schedule="onecycle",
+                           weight_decay=0.0, augment=False)
 
 
 def make_card(architecture: dict, dataset: str, config: TrainConfig, result: TrainResult,
@@ -65,11 +69,14 @@ def make_card(architecture: dict, dataset: str, config: TrainConfig, result: Tra
 
 def train_model(architecture: dict, dataset: str, config: TrainConfig,
                 on_event: Callable[[BatchEnd | EpochEnd], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> tuple[nn.Module, dict]:
+                should_stop: Callable[[], bool] | None = None,
+                on_model: Callable[[nn.Module, torch.device], None] | None = None) -> tuple[nn.Module, dict]:
     """Train a new model on ``dataset``'s official training split, evaluate on its test split.
 
     ``on_event`` sees every :class:`BatchEnd` and :class:`EpochEnd`; ``should_stop`` is asked after
-    every batch and ends the run early when it returns True (the model so far is kept).
+    every batch (and during each epoch's evaluation) and ends the run early when it returns True
+    (the model so far is kept). ``on_model(model, device)`` is called once, with the freshly built
+    model, before training starts: the app's worker keeps it to show live predictions.
 
     Returns ``(model, card)``; the model is on the training device, in eval mode.
 
@@ -84,7 +91,9 @@ def train_model(architecture: dict, dataset: str, config: TrainConfig,
     background = (0.0 - data.dataset_info(dataset).mean[0]) / data.dataset_info(dataset).std[0]
     result = TrainResult()
     start = time.perf_counter()
-    events = fit(model, config, train, test, device=device, background=background)
+    if on_model is not None:
+        on_model(model, device)
+    events = fit(model, config, train, test, device=device, background=background, should_stop=should_stop)
     try:
         for event in events:
             if isinstance(event, EpochEnd):
@@ -94,6 +103,8 @@ def train_model(architecture: dict, dataset: str, config: TrainConfig,
             if should_stop is not None and should_stop():
                 result.stopped_early = True
                 break
+        else:  # fit ended by itself: early only if a stop cut an evaluation short
+            result.stopped_early = len(result.epochs) < config.epochs
     finally:
         events.close()
         result.elapsed_s = time.perf_counter() - start

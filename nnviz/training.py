@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -156,28 +156,35 @@ def augment_batch(images: torch.Tensor, generator: torch.Generator, background: 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000,
-             device: torch.device | str | None = None) -> tuple[float, float]:
+             device: torch.device | str | None = None,
+             should_stop: Callable[[], bool] | None = None) -> tuple[float, float]:
     """Accuracy (fraction in [0, 1]) and mean cross-entropy loss (nats) of ``model`` on a set.
 
     ``images`` ``(N, C, H, W)`` float32 normalised; ``labels`` ``(N,)`` int64. The model is put in
-    eval mode and left there.
+    eval mode and left there. ``should_stop`` is asked between chunks of ``batch_size`` images;
+    when it returns True the figures cover only the images seen so far (a stopped run's caller
+    discards them), so that a Stop during evaluation takes effect within a chunk (~0.1 s on a CPU).
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
     correct, loss_sum = 0, 0.0
+    n = 0
     for start in range(0, len(images), batch_size):
+        if should_stop is not None and should_stop():
+            break
         x = images[start:start + batch_size].to(device)
         y = labels[start:start + batch_size].to(device)
         logits = model(x)
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
-    n = max(len(images), 1)
+        n += len(y)
+    n = max(n, 1)
     return correct / n, loss_sum / n
 
 
 def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.Tensor],
         test: tuple[torch.Tensor, torch.Tensor], device: torch.device | str = "cpu",
-        background: float = 0.0) -> Iterator[BatchEnd | EpochEnd]:
+        background: float = 0.0, should_stop: Callable[[], bool] | None = None) -> Iterator[BatchEnd | EpochEnd]:
     """Train ``model`` in place, yielding a :class:`BatchEnd` per batch and an :class:`EpochEnd`
     per epoch. Closing the generator stops the run after the current batch.
 
@@ -185,6 +192,9 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
         train, test: ``(images (N, C, H, W) float32 normalised, labels (N,) int64)``.
         device: where to compute; the model is moved there.
         background: normalised value of a blank pixel (for augmentation's borders).
+        should_stop: optional; asked during the test-set evaluation at the end of each epoch. When
+            it returns True the generator ends without that epoch's :class:`EpochEnd`, so a Stop
+            does not wait for a whole evaluation pass.
 
     Raises:
         ValueError: invalid config (see :meth:`TrainConfig.validate`).
@@ -234,7 +244,11 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
             count += len(idx)
             elapsed = time.perf_counter() - start
             yield BatchEnd(epoch, step, total_steps, loss_value, lr, seen, seen / max(elapsed, 1e-9), elapsed)
-        test_accuracy, test_loss = evaluate(model, *test, device=device)
+        # Smaller chunks when a caller may stop the run, so a Stop waits at most one short chunk.
+        test_accuracy, test_loss = evaluate(model, *test, device=device, should_stop=should_stop,
+                                            batch_size=1000 if should_stop is None else 250)
+        if should_stop is not None and should_stop():
+            return
         yield EpochEnd(epoch, loss_sum / count, correct / count, test_loss, test_accuracy,
                        time.perf_counter() - start)
 

@@ -15,6 +15,10 @@ st.page_link("pages/draw.py", label="**Draw a digit** — a network trained on 6
              "answers after every stroke", icon=":material/draw:")
 st.page_link("pages/inspect.py", label="**Open the network** — activations, kernels, weights, and where "
              "the network looks (Grad-CAM)", icon=":material/biotech:")
+st.page_link("pages/train.py", label="**Train a network** — pick a model and a learning rate, and watch the "
+             "loss and accuracy curves grow live", icon=":material/model_training:")
+st.page_link("pages/photos.py", label="**Photos of animals** — what a real ImageNet network sees in a "
+             "camera-trap frame, a cat or a dog; then train a classifier of your own", icon=":material/pets:")
 
 st.subheader("The trained networks")
 st.caption("Shipped with the app, each with a model card (data, recipe, test accuracy). Accuracy is measured "

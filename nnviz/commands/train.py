@@ -9,7 +9,7 @@ from pathlib import Path
 from nnviz.checkpoints import save_checkpoint, user_models_dir
 from nnviz.data import DATASETS, DatasetUnavailable
 from nnviz.models import ACTIVATIONS
-from nnviz.runs import SHIPPED_RECIPES
+from nnviz.runs import QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES
 from nnviz.training import OPTIMIZERS, BatchEnd, Diverged, EpochEnd, TrainConfig
 
 
@@ -18,6 +18,9 @@ def register(sub) -> None:
                        description="Train on the official training split; evaluate on the official test split. "
                                    "Defaults are the recipe of the shipped checkpoint of that kind.")
     p.add_argument("--model", choices=("mlp", "cnn"), required=True)
+    p.add_argument("--recipe", choices=("shipped", "quick"), default="shipped",
+                   help="starting point: the shipped checkpoint's recipe, or the Train page's quick CNN recipe "
+                        "(--model cnn only); the other options override it")
     p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist")
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float, help="(peak) learning rate")
@@ -36,7 +39,13 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    architecture, recipe = SHIPPED_RECIPES[f"digits-{args.model}"]
+    if args.recipe == "quick":
+        if args.model != "cnn":
+            print("error: --recipe quick is a CNN recipe; use it with --model cnn", file=sys.stderr)
+            return 2
+        architecture, recipe = QUICK_CNN, QUICK_CONFIG
+    else:
+        architecture, recipe = SHIPPED_RECIPES[f"digits-{args.model}"]
     architecture = dict(architecture)
     if args.channels:
         architecture["channels"] = list(args.channels)

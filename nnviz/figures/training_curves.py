@@ -1,0 +1,188 @@
+"""Learning curves of a training run, the live prediction grid (HTML), and the comparison of runs.
+
+Every chart's x axis is the *epoch* (passes over the training set, fractional between epoch
+ends), with a fixed range from 0 to the planned number of epochs: the curves grow into an empty
+chart as the run goes, and runs with different batch sizes line up.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+ACCENT = "#4C6EF5"
+TEST_COLOR = "#F76707"
+RAW_COLOR = "#ADB5BD"
+GOOD, BAD = "#2B8A3E", "#C92A2A"
+RUN_COLORS = ("#4C6EF5", "#F76707", "#2B8A3E", "#AE3EC9", "#1098AD", "#E8590C")
+LOG_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100)
+MAX_POINTS = 500  # per line; more is hardly visible at chart width and slows the browser's redraws
+
+
+def _thin(*columns: Sequence, limit: int = MAX_POINTS) -> list[np.ndarray]:
+    """Every k-th element of each column so at most ``limit`` remain; the last is always kept."""
+    arrays = [np.asarray(c) for c in columns]
+    n = len(arrays[0]) if arrays else 0
+    if n <= limit:
+        return arrays
+    idx = np.unique(np.r_[np.arange(0, n, math.ceil(n / limit)), n - 1])
+    return [a[idx] for a in arrays]
+
+
+def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: Sequence[float],
+                      steps_per_epoch: int, epochs: int, height: int = 300) -> go.Figure:
+    """The loss of every batch (grey) and its moving average (blue) against the epoch.
+
+    Args:
+        steps: 1-based optimisation steps; ``losses`` and ``smoothed`` are the batch's mean
+            cross-entropy (nats) and its exponential moving average, same length.
+        steps_per_epoch: batches per epoch (to turn steps into epochs).
+        epochs: planned epochs, the x axis's extent.
+
+    The y axis is logarithmic: a loss falling from 2.3 (a guess among 10 classes, ln 10) to 0.02
+    would be a flat line after the first few batches on a linear axis.
+    """
+    x, raw, smooth = _thin(np.asarray(steps, dtype=float) / max(steps_per_epoch, 1), losses, smoothed)
+    fig = go.Figure([
+        go.Scatter(x=x, y=raw, mode="lines", name="batch loss", line=dict(color=RAW_COLOR, width=1),
+                   hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra>batch loss</extra>"),
+        go.Scatter(x=x, y=smooth, mode="lines", name="smoothed", line=dict(color=ACCENT, width=2.5),
+                   hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra>smoothed</extra>"),
+    ])
+    fig.update_layout(
+        title=dict(text="Training loss per batch", x=0, xanchor="left"), height=height,
+        margin=dict(l=55, r=10, t=40, b=40), legend=dict(orientation="h", x=1, xanchor="right", y=1.12),
+        xaxis=dict(title="epoch", range=[0, max(epochs, 1)]),
+        yaxis=dict(title="cross-entropy loss (log scale)", type="log", tickvals=LOG_TICKS), uirevision="batch-loss")
+    return fig
+
+
+def epoch_figure(epochs: Sequence, total_epochs: int, height: int = 340) -> go.Figure:
+    """Per-epoch train and test loss (left) and accuracy (right), from :class:`EpochEnd` records.
+
+    Train figures are averaged over the epoch's batches while the weights were still changing;
+    test figures are measured after the epoch on images the network never trained on. A test loss
+    that rises while the training loss falls is overfitting.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss per epoch", "Accuracy per epoch"),
+                        horizontal_spacing=0.22)
+    x = [e.epoch for e in epochs]
+    series = [
+        ("train", [e.train_loss for e in epochs], [e.train_accuracy for e in epochs], ACCENT, "dash"),
+        ("test", [e.test_loss for e in epochs], [e.test_accuracy for e in epochs], TEST_COLOR, "solid"),
+    ]
+    for name, loss, acc, color, dash in series:
+        line = dict(color=color, dash=dash, width=2.5)
+        fig.add_trace(go.Scatter(x=x, y=loss, mode="lines+markers", name=name, line=line, legendgroup=name,
+                                 hovertemplate=f"epoch %{{x}}: %{{y:.4f}}<extra>{name} loss</extra>"), 1, 1)
+        fig.add_trace(go.Scatter(x=x, y=acc, mode="lines+markers", name=name, line=line, legendgroup=name,
+                                 showlegend=False, customdata=[[e.elapsed_s] for e in epochs],
+                                 hovertemplate=f"epoch %{{x}}: %{{y:.2%}} after %{{customdata[0]:.1f}} s"
+                                               f"<extra>{name} accuracy</extra>"), 1, 2)
+    top = max(total_epochs, 1) + 0.2
+    fig.update_xaxes(title_text="epoch", range=[0, top], dtick=1 if total_epochs <= 12 else None)
+    fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
+    low = min([a for _, _, accs, _, _ in series for a in accs] + [0.9])
+    fig.update_yaxes(title_text="accuracy", tickformat=".1%", range=[max(0.0, low - 0.02), 1.0], row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=55, r=10, t=40, b=20), uirevision="epochs",
+                      legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.22))
+    if not x:
+        fig.add_annotation(text="the first points appear when epoch 1 ends", x=0.2, y=0.5, xref="paper",
+                           yref="paper", showarrow=False, font=dict(color="#868E96"))
+    return fig
+
+
+_TILE_CACHE: dict[bytes, list[str]] = {}
+
+
+def _tile_uris(pixels: np.ndarray, scale: int) -> list[str]:
+    """PNG data URIs of ``(K, H, W, 3)`` uint8 images enlarged ``scale``× with square pixels
+    (nearest neighbour: each image pixel stays a visible block). Cached: the images never change."""
+    from PIL import Image
+
+    key = pixels.tobytes() + bytes(f"{pixels.shape}{scale}", "ascii")
+    if key not in _TILE_CACHE:
+        uris = []
+        for tile in pixels:
+            buf = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(tile.repeat(scale, 0).repeat(scale, 1))).save(buf, format="PNG")
+            uris.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+        if len(_TILE_CACHE) > 32:
+            _TILE_CACHE.clear()
+        _TILE_CACHE[key] = uris
+    return _TILE_CACHE[key]
+
+
+def prediction_grid_html(pixels: np.ndarray, labels: Sequence[int], predicted: Sequence[int] | None,
+                         confidence: Sequence[float] | None, classes: Sequence[str], tile_px: int = 56) -> str:
+    """HTML grid of test images, each with the network's current answer below it: green if right,
+    red if wrong (with the true class), and the softmax probability of the answer.
+
+    Args:
+        pixels: ``(K, H, W, 3)`` uint8 RGB, enlarged by a whole factor to about ``tile_px``
+            screen pixels (56 for 28×28 digits, 64 for 32×32 photos).
+        labels: ``(K,)`` true class indices; ``predicted``/``confidence``: ``(K,)`` argmax class and
+            its probability in [0, 1], or None before the first answer.
+        classes: class names.
+
+    HTML rather than a plotly figure: the tiles wrap to the column's width and the text never
+    overlaps the images.
+    """
+    import html
+
+    cells = []
+    pixels = np.asarray(pixels, dtype=np.uint8)
+    scale = max(1, round(tile_px / pixels.shape[1]))
+    tile_px = pixels.shape[1] * scale
+    for i, uri in enumerate(_tile_uris(pixels, scale)):
+        true = html.escape(str(classes[int(labels[i])]))
+        if predicted is None:
+            answer = "<span style='color:#868E96'>?</span>"
+            note = "&nbsp;"
+        else:
+            ok = int(predicted[i]) == int(labels[i])
+            guess = html.escape(str(classes[int(predicted[i])]))
+            color = GOOD if ok else BAD
+            answer = (f"<span style='color:{color};font-weight:700'>{'✓' if ok else '✗'} {guess}</span> "
+                      f"<span style='color:#495057'>{float(confidence[i]):.0%}</span>")
+            note = "&nbsp;" if ok else f"is {true}"
+        cells.append(
+            f"<div style='width:{tile_px + 16}px;text-align:center;font-size:13px;line-height:1.25'>"
+            f"<img src='{uri}' alt='test image of {true}' width='{tile_px}' height='{tile_px}' "
+            f"style='image-rendering:pixelated;border-radius:3px;display:block;margin:0 auto 3px'/>"
+            f"<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>{answer}</div>"
+            f"<div style='color:#868E96;font-size:11px'>{note}</div></div>")
+    return ("<div style='display:flex;flex-wrap:wrap;gap:10px 6px;justify-content:flex-start'>"
+            + "".join(cells) + "</div>")
+
+
+def comparison_figure(runs: Sequence, height: int = 340) -> go.Figure:
+    """Overlay runs: smoothed training loss (left) and test accuracy per epoch (right).
+
+    ``runs`` are :class:`nnviz.run_history.RunRecord` objects (``label``, ``steps``, ``smoothed``,
+    ``steps_per_epoch``, ``epochs``).
+    """
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=("Training loss (smoothed, log scale)", "Test accuracy after each epoch"))
+    for i, run in enumerate(runs):
+        color = RUN_COLORS[i % len(RUN_COLORS)]
+        x, y = _thin(np.asarray(run.steps, dtype=float) / max(run.steps_per_epoch, 1), run.smoothed)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=run.label, legendgroup=str(i),
+                                 line=dict(color=color, width=2.5),
+                                 hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>"), 1, 1)
+        fig.add_trace(go.Scatter(x=[e.epoch for e in run.epochs], y=[e.test_accuracy for e in run.epochs],
+                                 mode="lines+markers", name=run.label, legendgroup=str(i), showlegend=False,
+                                 line=dict(color=color, width=2.5),
+                                 hovertemplate="epoch %{x}: %{y:.2%}<extra></extra>"), 1, 2)
+    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    fig.update_yaxes(type="log", title_text="loss", tickvals=LOG_TICKS, row=1, col=1)
+    fig.update_yaxes(tickformat=".1%", title_text="accuracy", row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=55, r=10, t=40, b=40),
+                      legend=dict(orientation="h", y=-0.22, x=0))
+    return fig

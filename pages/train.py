@@ -1,0 +1,63 @@
+"""Train: pick a dataset, a network and a recipe, then watch the network learn, live."""
+
+import streamlit as st
+
+from nnviz.figures.training_curves import comparison_figure
+from ui import training
+
+st.title("Train a network")
+st.caption("Choose the data, the network and how it learns, press **Start**, and watch the loss fall and the "
+           "answers change. The defaults are a quick recipe: a small CNN that reaches about 99 % on MNIST in "
+           "two epochs.")
+
+run = training.current_run()
+training.archive_if_ended(run)
+active = run is not None and run.worker.snapshot().active
+
+with st.expander("Settings" + (" (locked while the run is active)" if active else ""), expanded=run is None,
+                 icon=":material/tune:"):
+    architecture, dataset, config = training.settings(disabled=active)
+if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=active, key="train_start"):
+    training.start_run(architecture, dataset, config)
+    st.rerun()  # redraw with the settings locked and the live panel polling
+
+
+@st.fragment(run_every=training.POLL_S if active else None)
+def live_panel():
+    """Redrawn twice a second while the run is active; a Stop or Pause click reruns only this part."""
+    training.show_live(run, polling=active)
+
+
+if run is not None:
+    live_area = st.container()
+    with st.container():  # drawn first so the fragment knows which epochs the chart already shows
+        training.show_epochs(run)
+    with live_area:
+        live_panel()
+
+runs = training.history()
+last = runs[-1] if runs else None
+if last is not None and last.model is not None and not active:
+    st.subheader("Keep this network")
+    with st.form("train_save", border=True):
+        name = st.text_input("Name", value=training.default_model_name(last), key=f"train_name_{last.number}",
+                             help="Saved in the user models folder with its model card.")
+        if st.form_submit_button("Save", icon=":material/save:", disabled=last.saved_as is not None):
+            try:
+                training.save_run(last, name.strip())
+            except ValueError as exc:
+                st.error(str(exc))
+    if last.saved_as:
+        where = "the **Draw** and **Inspect** pages" if last.dataset == "mnist" else "the **Inspect** page"
+        st.success(f"Saved as **{last.saved_as}**. Choose it on {where}.", icon=":material/check_circle:")
+
+if runs:
+    st.subheader("Your runs")
+    st.dataframe([r.row() for r in reversed(runs)], hide_index=True, width="stretch")
+    labels = {r.number: f"#{r.number} {r.label}" for r in runs}
+    chosen = st.multiselect("Overlay the curves of", list(labels), format_func=labels.get, max_selections=4,
+                            default=[r.number for r in runs[-2:]], key=f"train_compare_{len(runs)}",
+                            help="For example a learning rate of 0.1 against 0.01, or an MLP against a CNN.")
+    if chosen:
+        st.plotly_chart(comparison_figure([r for r in runs if r.number in chosen]), width="stretch",
+                        config={"displayModeBar": False})

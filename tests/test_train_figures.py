@@ -1,0 +1,55 @@
+"""Figures of the Train page: learning curves, live prediction grid, run comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnviz.figures.training_curves import (MAX_POINTS, batch_loss_figure, comparison_figure, epoch_figure,
+                                           prediction_grid_html)
+from nnviz.run_history import RunRecord, chance_hint, describe_run
+from nnviz.training import EpochEnd, TrainConfig
+
+
+def epochs(n):
+    return [EpochEnd(e, 1.0 / e, 0.9 + e / 100, 1.1 / e, 0.9 + e / 110, 5.0 * e) for e in range(1, n + 1)]
+
+
+def test_batch_loss_figure_thins_long_runs_and_spans_planned_epochs():
+    steps = np.arange(1, 5001)
+    losses = 2.3 * np.exp(-steps / 1000)
+    fig = batch_loss_figure(steps, losses, losses, steps_per_epoch=469, epochs=11)
+    raw, smooth = fig.data
+    assert len(raw.x) <= MAX_POINTS + 1 and raw.x[-1] == 5000 / 469  # the newest point is always drawn
+    assert fig.layout.xaxis.range == (0, 11) and fig.layout.yaxis.type == "log"
+
+
+def test_epoch_figure_train_and_test_with_elapsed_seconds():
+    fig = epoch_figure(epochs(3), total_epochs=5)
+    names = [(t.name, t.xaxis) for t in fig.data]
+    assert names == [("train", "x"), ("train", "x2"), ("test", "x"), ("test", "x2")]
+    test_acc = fig.data[3]
+    assert list(test_acc.x) == [1, 2, 3] and [c[0] for c in test_acc.customdata] == [5.0, 10.0, 15.0]
+    empty = epoch_figure([], total_epochs=2)
+    assert any("epoch 1 ends" in a.text for a in empty.layout.annotations)
+
+
+def test_prediction_grid_marks_right_and_wrong_answers():
+    pixels = np.zeros((3, 28, 28, 3), np.uint8)
+    html = prediction_grid_html(pixels, [0, 1, 2], [0, 7, 2], [0.9, 0.6, 0.55], [str(d) for d in range(10)])
+    assert html.count("<img") == 3 and html.count("✓") == 2 and html.count("✗") == 1
+    assert "is 1" in html and "60%" in html
+    before = prediction_grid_html(pixels, [0, 1, 2], None, None, [str(d) for d in range(10)])
+    assert "?" in before
+
+
+def test_comparison_overlays_runs_and_chance_hint():
+    config = TrainConfig(learning_rate=0.1)
+    a = RunRecord(1, describe_run({"kind": "cnn", "channels": [16, 32]}, "mnist", config), "mnist", {}, config.to_dict(),
+                  "finished", "", (1, 2, 3), (2.0, 1.0, 0.5), 3, tuple(epochs(1)), 3.0)
+    b = RunRecord(2, "MLP", "mnist", {}, config.to_dict(), "finished", "", (1, 2), (2.0, 1.5), 2, (), 2.0)
+    fig = comparison_figure([a, b])
+    assert [t.name for t in fig.data] == [a.label, a.label, b.label, b.label]
+    assert "CNN 16→32 ch · Adam lr 0.1 · batch 128 · mnist" == a.label
+    guessing = [EpochEnd(1, 2.3, 0.1, 2.3, 0.1135, 5.0)]
+    assert "guessing" in chance_hint(guessing, 10, 0.1) and "smaller" in chance_hint(guessing, 10, 0.1)
+    assert chance_hint(epochs(1), 10, 0.1) is None

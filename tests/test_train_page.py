@@ -1,0 +1,126 @@
+"""The Train page: headless with AppTest, and live in a real Chromium."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def loss_points(at) -> int:
+    """Points on the batch-loss chart of an AppTest run (0 if it is not shown)."""
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["layout"].get("title", {}).get("text", "").startswith("Training loss"):
+            return array_length(spec["data"][0]["x"])
+    return 0
+
+
+def array_length(x) -> int:
+    """Length of a plotly data array: a list, or plotly's base64 typed array {dtype, bdata}."""
+    if isinstance(x, dict):
+        import base64
+        import numpy as np
+        return len(np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]))
+    return len(x)
+
+
+@pytest.fixture
+def train_page(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    yield at
+    run = at.session_state["train_live"] if "train_live" in at.session_state else None
+    if run is not None:
+        run.worker.stop(wait_s=5)
+
+
+def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
+    at = train_page
+    assert at.button(key="train_start").label == "Start training"
+    at.segmented_control(key="train_kind").set_value("mlp")
+    at.run()
+    at.select_slider(key="train_layers").set_value(1)
+    at.select_slider(key="train_width").set_value(64)
+    at.number_input(key="train_epochs").set_value(30)  # all 60,000 images, 30 times: long enough to stop
+    at.toggle(key="train_sched").set_value(False)
+    at.button(key="train_start").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.button(key="train_start").disabled  # one run at a time per session
+    worker = at.session_state["train_live"].worker
+    deadline = time.monotonic() + 60
+    while len(worker.snapshot().steps) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    at.run()
+    first = loss_points(at)
+    assert first >= 3
+    time.sleep(1.0)
+    at.run()
+    assert loss_points(at) > first, "the loss chart did not gain points"
+    assert any("Epoch" in p.text for p in at.get("progress")) or at.get("progress")
+
+    at.button(key="train_stop").click()
+    at.run()
+    assert not worker.alive
+    at.run()
+    assert any("keeps what it learned" in w.value for w in at.warning)
+    assert not at.button(key="train_start").disabled
+    # The stopped run is listed and can be saved under a name.
+    assert at.dataframe and "#1" in at.dataframe[0].value.to_string()
+    name = at.text_input(key="train_name_1")
+    name.set_value("my-first-net")
+    at.button[[b.label for b in at.button].index("Save")].click()
+    at.run()
+    assert not at.exception, at.exception
+    assert (tmp_path / "my-first-net.safetensors").is_file() and (tmp_path / "my-first-net.json").is_file()
+    card = json.loads((tmp_path / "my-first-net.json").read_text())
+    assert card["dataset"] == "mnist" and card["metrics"]["stopped_early"]
+    assert any("my-first-net" in s.value for s in at.success)
+
+
+def test_apptest_divergence_is_explained(train_page):
+    at = train_page
+    at.segmented_control(key="train_kind").set_value("mlp")
+    at.run()
+    at.select_slider(key="train_lr").set_value(100.0)
+    at.segmented_control(key="train_opt").set_value("sgd")
+    at.toggle(key="train_sched").set_value(False)
+    at.select_slider(key="train_n_mnist").set_value(1000)
+    at.button(key="train_start").click()
+    at.run()
+    worker = at.session_state["train_live"].worker
+    assert worker.join(60)
+    at.run()
+    at.run()
+    errors = [e.value for e in at.error]
+    assert any("learning rate" in e and "too high" in e for e in errors), errors
+
+
+@pytest.mark.browser
+def test_browser_run_grows_live_and_stops(page, app_url):
+    page.goto(f"{app_url}/train")
+    page.get_by_role("button", name="Start training").click()
+    count_js = """() => {
+        const plots = [...document.querySelectorAll('.js-plotly-plot')];
+        const p = plots.find(p => (p.layout?.title?.text || '').includes('Training loss'));
+        return p && p._fullData && p._fullData[0] ? p._fullData[0].x.length : 0;
+    }"""
+    page.wait_for_function(f"({count_js})() >= 3", timeout=60_000)
+    first = page.evaluate(count_js)
+    page.wait_for_function(f"({count_js})() > {first} + 5", timeout=30_000)  # the chart grows by itself
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("keeps what it learned so far").wait_for(timeout=10_000)
+    stopped = page.evaluate(count_js)
+    time.sleep(1.5)
+    assert page.evaluate(count_js) == stopped  # no more points once stopped
+    assert page.get_by_role("button", name="Start training").is_enabled()

@@ -1,0 +1,279 @@
+"""The live-training worker, the run queue and saving, on real MNIST images.
+
+Runs use a small MLP on a 2,000-image subset of the official MNIST training split so that each
+test takes a few seconds on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+
+from nnviz import checkpoints
+from nnviz.run_queue import RunQueue
+from nnviz.train_job import TrainJob, architecture_for
+from nnviz.training import BatchEnd, EpochEnd, TrainConfig
+from nnviz.worker import DIVERGED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED, TrainingWorker, job_from_events
+
+SMALL_MLP = architecture_for("mlp", "mnist", hidden=[64])
+
+
+def small_job(epochs=3, **overrides) -> TrainJob:
+    config = TrainConfig(**{"epochs": epochs, "batch_size": 64, "learning_rate": 3e-3, "train_size": 2000,
+                            "device": "cpu", "num_threads": 1, **overrides})
+    return TrainJob(dict(SMALL_MLP), "mnist", config)
+
+
+def wait_for(predicate, timeout=60.0, every=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+@pytest.fixture
+def workers():
+    """Workers made by a test; stopped at the end even if the test fails."""
+    made = []
+    yield made
+    for w in made:
+        w.stop(wait_s=5)
+
+
+def test_worker_trains_on_real_subset_and_loss_falls(workers):
+    job = small_job(epochs=3)
+    worker = TrainingWorker(job, preview=job.preview, preview_every_s=0.1).start()
+    workers.append(worker)
+    assert worker.join(120), "the run did not finish"
+    snap = worker.snapshot()
+    assert snap.status == FINISHED, snap.message
+    assert len(snap.steps) == 3 * 32 and snap.steps == tuple(range(1, 97))  # 2,000 / 64 → 32 batches
+    first, last = sum(snap.losses[:10]) / 10, sum(snap.losses[-10:]) / 10
+    assert first > 1.5 and last < 0.6 * first, (first, last)
+    assert [e.epoch for e in snap.epochs] == [1, 2, 3]
+    assert snap.epochs[-1].test_accuracy > 0.8  # on the 10,000 official test images
+    assert snap.epochs[-1].test_loss < snap.epochs[0].test_loss
+    # The model and its card are kept, ready to save.
+    assert job.model is not None and job.card["dataset"] == "mnist"
+    assert job.card["metrics"]["epochs_completed"] == 3 and not job.card["metrics"]["stopped_early"]
+    # The preview shows the trained network's answers on one test image per digit.
+    assert snap.preview is not None and len(snap.preview.labels) == 10
+    assert sorted(snap.preview.labels.tolist()) == list(range(10)) and snap.preview.correct >= 7
+
+
+def test_stop_ends_run_within_one_second_and_keeps_model(workers):
+    job = small_job(epochs=50, schedule="constant")
+    worker = TrainingWorker(job).start()
+    workers.append(worker)
+    assert wait_for(lambda: len(worker.snapshot().steps) >= 40), "training did not start"
+    start = time.perf_counter()
+    ended = worker.stop(wait_s=1.0)
+    elapsed = time.perf_counter() - start
+    assert ended and elapsed < 1.0, f"stop took {elapsed:.2f} s"
+    snap = worker.snapshot()
+    assert snap.status == STOPPED and "keeps what it learned" in snap.message
+    assert len(snap.steps) < 50 * 32
+    assert job.model is not None and job.card["metrics"]["stopped_early"]
+    # The kept model is the trained one: it already does much better than chance (10 %).
+    from nnviz.data import load_tensors
+    from nnviz.training import evaluate
+    x, y = load_tensors("mnist", train=False)
+    accuracy, _ = evaluate(job.model, x[:2000], y[:2000])
+    assert accuracy > 0.6
+
+
+def test_stop_during_evaluation_is_quick(workers):
+    """A Stop pressed while the 10,000 test images are being evaluated does not wait for them."""
+    stopped_in_eval = {}
+
+    def job(on_event, should_stop):
+        from nnviz.data import load_tensors
+        from nnviz.models import build_model
+        from nnviz.training import fit
+        model = build_model(architecture_for("cnn", "mnist", channels=(16, 32)))
+        x, y = load_tensors("mnist", train=True)
+        test = load_tensors("mnist", train=False)
+        # Many repeats of the test set make one evaluation last several seconds on any CPU.
+        big_test = (test[0].repeat(10, 1, 1, 1), test[1].repeat(10))
+        config = TrainConfig(epochs=1, batch_size=64, train_size=64, num_threads=1)
+        for event in fit(model, config, (x, y), big_test, should_stop=should_stop):
+            on_event(event)
+            if isinstance(event, BatchEnd):
+                stopped_in_eval["eval_started"] = time.perf_counter()
+        return model
+
+    worker = TrainingWorker(job).start()
+    workers.append(worker)
+    assert wait_for(lambda: "eval_started" in stopped_in_eval, timeout=60)
+    time.sleep(0.3)  # now inside evaluate()
+    start = time.perf_counter()
+    assert worker.stop(wait_s=1.0), "the thread was still evaluating after 1 s"
+    assert time.perf_counter() - start < 1.0
+    snap = worker.snapshot()
+    assert snap.status == STOPPED and snap.epochs == ()  # the cut-short evaluation is not reported
+
+
+def test_huge_learning_rate_diverges_with_plain_message(workers):
+    job = small_job(epochs=2, learning_rate=1e6, optimizer="sgd", schedule="constant")
+    worker = TrainingWorker(job).start()
+    workers.append(worker)
+    assert worker.join(60)
+    snap = worker.snapshot()
+    assert snap.status == DIVERGED
+    assert "learning rate" in snap.message and "too high" in snap.message
+    assert "Try a smaller learning rate, e.g. 100000" in snap.message
+    assert "NaN" in snap.message or "infinite" in snap.message
+    assert job.model is not None  # what was trained is still there to inspect
+
+
+def test_pause_holds_and_resume_continues(workers):
+    job = small_job(epochs=50)
+    worker = TrainingWorker(job).start()
+    workers.append(worker)
+    assert wait_for(lambda: len(worker.snapshot().steps) >= 5)
+    worker.pause()
+    assert wait_for(lambda: worker.snapshot().status == PAUSED, timeout=5)
+    held = len(worker.snapshot().steps)
+    time.sleep(0.6)
+    assert len(worker.snapshot().steps) == held
+    worker.resume()
+    assert wait_for(lambda: len(worker.snapshot().steps) > held + 3, timeout=10)
+    assert worker.snapshot().status == RUNNING
+    worker.pause()
+    assert wait_for(lambda: worker.snapshot().status == PAUSED, timeout=5)
+    start = time.perf_counter()
+    assert worker.stop(wait_s=1.0) and time.perf_counter() - start < 1.0  # a paused run stops at once
+    assert worker.snapshot().status == STOPPED
+
+
+def test_concurrency_limit_queues_second_run(workers):
+    queue = RunQueue(max_runs=1)
+    first = TrainingWorker(small_job(epochs=50), queue=queue).start()
+    workers.append(first)
+    assert wait_for(lambda: len(first.snapshot().steps) >= 3)
+    second = TrainingWorker(small_job(epochs=1), queue=queue).start()
+    third = TrainingWorker(small_job(epochs=1), queue=queue).start()
+    workers += [second, third]
+    assert wait_for(lambda: second.snapshot().status == QUEUED and third.snapshot().queue_position == 2, timeout=5)
+    assert second.snapshot().queue_position == 1 and second.snapshot().steps == ()
+    time.sleep(0.5)
+    assert second.snapshot().steps == ()  # still waiting while the first trains
+    # Cancelling a waiting run frees its place: the third moves up.
+    third.stop(wait_s=2)
+    assert third.snapshot().status == STOPPED
+    first.stop(wait_s=2)
+    assert second.join(60) and second.snapshot().status == FINISHED
+    assert queue.running == 0 and queue.waiting == 0
+
+
+def test_run_queue_positions_are_first_come_first_served():
+    queue = RunQueue(max_runs=2)
+    a, b, c, d = (queue.enter() for _ in range(4))
+    assert [t.position for t in (a, b, c, d)] == [0, 0, 1, 2]
+    assert not c.wait(timeout=0.05)
+    a.release()
+    assert c.wait(timeout=1) and [t.position for t in (b, c, d)] == [0, 0, 1]
+    d.release()
+    assert d.position == -1 and queue.waiting == 0
+    with pytest.raises(ValueError):
+        RunQueue(max_runs=0)
+
+
+def test_max_runs_setting(monkeypatch):
+    from nnviz.run_queue import default_max_runs
+    monkeypatch.setenv("NNVIZ_MAX_RUNS", "3")
+    assert default_max_runs() == 3
+    monkeypatch.setenv("NNVIZ_MAX_RUNS", "none")
+    with pytest.raises(ValueError, match="NNVIZ_MAX_RUNS"):
+        default_max_runs()
+    monkeypatch.delenv("NNVIZ_MAX_RUNS")
+    assert default_max_runs() >= 1
+
+
+def test_run_of_a_closed_tab_stops_itself(workers):
+    worker = TrainingWorker(small_job(epochs=50), client_alive=lambda: False, client_grace_s=0.5).start()
+    workers.append(worker)
+    assert worker.join(30)
+    snap = worker.snapshot()
+    assert snap.status == STOPPED and "tab" in snap.message
+
+
+def test_generic_event_generator_job(workers):
+    """Any generator of BatchEnd/EpochEnd can be a job (e.g. a linear head on fixed features)."""
+    def events():
+        for step in range(1, 1000):
+            yield BatchEnd(1, step, 999, 1.0 / step, 0.1, step, 100.0, step / 100)
+            time.sleep(0.001)
+        yield EpochEnd(1, 0.1, 0.9, 0.1, 0.9, 1.0)
+
+    worker = TrainingWorker(job_from_events(events, result=lambda: "done")).start()
+    workers.append(worker)
+    assert worker.join(30) and worker.result == "done"
+    snap = worker.snapshot()
+    assert snap.status == FINISHED and len(snap.steps) == 999 and len(snap.epochs) == 1
+    assert snap.smoothed[-1] < snap.smoothed[10]
+
+
+def test_save_is_atomic_failure_leaves_previous_file(tmp_path, monkeypatch):
+    card = {"architecture": {"kind": "mlp", "hidden": [], "in_features": 3, "num_classes": 2}, "dataset": "mnist"}
+    from nnviz.models import build_model
+    model = build_model(card["architecture"])
+    path = checkpoints.save_checkpoint(model, card, tmp_path / "mine")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+
+    def failing_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        checkpoints.save_checkpoint(model, card, tmp_path / "mine")
+    monkeypatch.undo()
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before  # the old files untouched, no temporary file left behind
+    loaded, loaded_card = checkpoints.load_checkpoint(path)
+    assert json.loads(path.read_text())["weights_sha256"] == loaded_card["weights_sha256"]
+
+
+def test_saved_run_appears_among_digit_models(tmp_path, monkeypatch, workers):
+    monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path))
+    from nnviz.predict import DigitClassifier
+    from nnviz.run_history import check_model_name
+    job = small_job(epochs=1)
+    worker = TrainingWorker(job).start()
+    workers.append(worker)
+    assert worker.join(60) and worker.snapshot().status == FINISHED
+    assert check_model_name("digits-cnn", {"digits-cnn"}) is not None
+    assert check_model_name("../evil", set()) is not None
+    assert check_model_name("my-mlp", set()) is None
+    checkpoints.save_checkpoint(job.model, job.card, checkpoints.user_models_dir() / "my-mlp")
+    cards = {c["name"]: c for c in checkpoints.list_cards()}
+    assert cards["my-mlp"]["source"] == "user" and cards["my-mlp"]["dataset"] == "mnist"
+    classifier = DigitClassifier("my-mlp")
+    from nnviz.data import load_torchvision_dataset
+    test = load_torchvision_dataset("mnist", train=False)
+    digits = test.data[:20].numpy()  # real test digits, white ink on black like the canvas
+    right = sum(classifier.predict_image(d).index == int(t) for d, t in zip(digits, test.targets[:20]))
+    assert right >= 14
+
+
+def test_cifar10_animals_loads_as_colour_images():
+    from nnviz.data import dataset_info, load_tensors
+    from nnviz.models import build_model
+    x, y = load_tensors("cifar10-animals", train=False)
+    assert x.shape == (6000, 3, 32, 32) and x.dtype == torch.float32
+    assert y.bincount().tolist() == [1000] * 6
+    assert abs(float(x.mean())) < 0.2 and 0.8 < float(x.std()) < 1.2  # normalised per channel
+    assert dataset_info("cifar10-animals").classes == ("bird", "cat", "deer", "dog", "frog", "horse")
+    logits = build_model(architecture_for("cnn", "cifar10-animals"))(x[:4])
+    assert logits.shape == (4, 6)
+    mlp = build_model(architecture_for("mlp", "cifar10-animals", hidden=[32]))
+    assert mlp(x[:4]).shape == (4, 6)

@@ -1,0 +1,305 @@
+"""Streamlit glue of the Train page: the settings widgets, this session's run, its history.
+
+Each session keeps its own :class:`~nnviz.worker.TrainingWorker` in ``st.session_state`` (so
+runs of different sessions never see each other); all sessions wait in the one server-wide
+:func:`~nnviz.run_queue.shared_queue`. A worker whose browser tab is gone (the session is no
+longer connected to the server) stops itself after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import streamlit as st
+
+from nnviz import data
+from nnviz.checkpoints import TRAINED_DIR, list_cards, save_checkpoint, user_models_dir
+from nnviz.models import available_devices
+from nnviz.run_history import TRAIN_SIZES as KNOWN_SIZES
+from nnviz.run_history import (OPTIMIZER_NAMES, RunRecord, chance_hint, check_model_name, describe_run,
+                               steps_per_epoch)
+from nnviz.run_queue import shared_queue, threads_per_run
+from nnviz.runs import QUICK_CNN, QUICK_CONFIG
+from nnviz.train_job import TrainJob, architecture_for
+from nnviz.training import TrainConfig
+from nnviz.worker import ENDED, TrainingWorker
+
+LIVE = "train_live"
+HISTORY = "train_history"
+KEEP_MODELS = 5  # past runs whose trained model stays in memory for saving
+KEEP_RUNS = 12
+# The live panel refreshes twice a second while a run is active ($NNVIZ_TRAIN_POLL_S to change it).
+POLL_S = float(os.environ.get("NNVIZ_TRAIN_POLL_S") or 0.5)
+CLIENT_GRACE_S = 30.0  # a closed tab's run stops after this long (a reload reconnects sooner)
+
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
+TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 60_000)
+WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
+CHANNELS = (4, 8, 16, 32, 64, 128)
+
+
+@dataclass
+class LiveRun:
+    """This session's current (or last) run."""
+
+    number: int
+    worker: TrainingWorker
+    job: TrainJob
+    label: str
+    steps_per_epoch: int
+    archived: bool = False
+    epochs_shown: int = 0  # epochs on the epoch chart as last drawn
+
+
+def current_run() -> LiveRun | None:
+    return st.session_state.get(LIVE)
+
+
+def history() -> list[RunRecord]:
+    return st.session_state.setdefault(HISTORY, [])
+
+
+def _client_alive_check():
+    """A thread-safe callable telling whether this session's browser is still connected
+    (always True where there is no server runtime, e.g. under AppTest)."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(session_id)
+
+
+def start_run(architecture: dict, dataset: str, config: TrainConfig) -> LiveRun:
+    """Start a run for this session (one at a time: the caller checks none is active)."""
+    job = TrainJob(architecture, dataset, config)
+    worker = TrainingWorker(job, queue=shared_queue(), preview=job.preview, preview_every_s=POLL_S,
+                            client_alive=_client_alive_check(), client_grace_s=CLIENT_GRACE_S,
+                            name=f"nnviz-train-{id(job):x}")
+    number = len(history()) + 1 + (1 if current_run() and not current_run().archived else 0)
+    run = LiveRun(number, worker, job, describe_run(architecture, dataset, config),
+                  steps_per_epoch(dataset, config))
+    st.session_state[LIVE] = run
+    worker.start()
+    return run
+
+
+def archive_if_ended(run: LiveRun | None) -> RunRecord | None:
+    """Once ``run`` has ended, add it to the session's history (once) and return its record."""
+    if run is None or run.archived or run.worker.alive or run.worker.metrics.status not in ENDED:
+        return None
+    snap = run.worker.snapshot()
+    job = run.job
+    record = RunRecord(run.number, run.label, job.dataset, job.architecture, job.config.to_dict(), snap.status,
+                       snap.message, snap.steps, snap.smoothed, run.steps_per_epoch, snap.epochs,
+                       snap.epochs[-1].elapsed_s if snap.epochs else snap.last_batch.elapsed_s if snap.last_batch else 0.0,
+                       model=job.model if job.card is not None else None, card=job.card)
+    runs = history()
+    runs.append(record)
+    for old in runs[:-KEEP_MODELS]:
+        old.model = None  # free memory; the record keeps its curves
+    del runs[:-KEEP_RUNS]
+    run.archived = True
+    return record
+
+
+def taken_model_names() -> set[str]:
+    """Names that a saved model may not use: shipped checkpoints and existing user models."""
+    names = {c["name"] for c in list_cards()}
+    names |= {p.stem for p in TRAINED_DIR.glob("*.json")} if TRAINED_DIR.is_dir() else set()
+    return names
+
+
+def save_run(record: RunRecord, name: str) -> str:
+    """Save ``record``'s model under ``name`` in the user models folder; returns the card path.
+
+    Raises:
+        ValueError: the name is invalid or taken, or the run has no model to save.
+    """
+    problem = check_model_name(name, taken_model_names())
+    if problem:
+        raise ValueError(problem)
+    if record.model is None or record.card is None:
+        raise ValueError("This run has no trained model to save.")
+    path = save_checkpoint(record.model, record.card, user_models_dir() / name)
+    record.saved_as = name
+    return str(path)
+
+
+def default_model_name(record: RunRecord) -> str:
+    kind = record.architecture.get("kind", "net")
+    base = f"{record.dataset}-{kind}-run{record.number}"
+    taken, name, i = taken_model_names(), base, 2
+    while name in taken:
+        name, i = f"{base}-{i}", i + 1
+    return name
+
+
+def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
+    """The run's settings as widgets; returns ``(architecture, dataset, config)``.
+
+    Defaults are the quick recipe (:data:`nnviz.runs.QUICK_CNN`, :data:`nnviz.runs.QUICK_CONFIG`).
+    """
+    quick = QUICK_CONFIG
+    c1, c2, c3 = st.columns(3, gap="large")
+    with c1:
+        st.markdown("**Data and network**")
+        dataset = st.selectbox("Dataset", list(data.DATASETS), format_func=lambda n: data.DATASETS[n].title,
+                               key="train_dataset", disabled=disabled)
+        kind = st.segmented_control("Network", ["cnn", "mlp"], default="cnn", key="train_kind", disabled=disabled,
+                                    format_func=str.upper,
+                                    help="CNN: convolutional network — small kernels slide over the image "
+                                         "(conv → ReLU → max-pool, twice). MLP: multi-layer perceptron — every "
+                                         "pixel is connected to every neuron of the first layer.")
+        kind = kind or "cnn"
+        if kind == "cnn":
+            a, b = st.columns(2)
+            ch1 = a.select_slider("Conv 1 channels", CHANNELS, value=QUICK_CNN["channels"][0], key="train_c1",
+                                  disabled=disabled, help="Feature maps computed by the first convolution.")
+            ch2 = b.select_slider("Conv 2 channels", CHANNELS, value=QUICK_CNN["channels"][1], key="train_c2",
+                                  disabled=disabled, help="Feature maps computed by the second convolution.")
+            architecture = architecture_for("cnn", dataset, channels=(ch1, ch2), cnn_hidden=QUICK_CNN["hidden"],
+                                            kernel_size=QUICK_CNN["kernel_size"], dropout=QUICK_CNN["dropout"])
+        else:
+            a, b = st.columns(2)
+            layers = a.select_slider("Hidden layers", (0, 1, 2, 3), value=2, key="train_layers", disabled=disabled)
+            width = b.select_slider("Width of each", WIDTHS, value=256, key="train_width", disabled=disabled,
+                                    help="Neurons per hidden layer.")
+            activation = st.segmented_control("Activation", ["relu", "sigmoid", "tanh"], default="relu",
+                                              key="train_act", disabled=disabled) or "relu"
+            architecture = architecture_for("mlp", dataset, hidden=[width] * layers, activation=activation)
+    with c2:
+        st.markdown("**Optimiser**")
+        optimizer = st.segmented_control("Optimiser", list(OPTIMIZER_NAMES), default=quick.optimizer,
+                                         format_func=OPTIMIZER_NAMES.get, key="train_opt",
+                                         disabled=disabled) or quick.optimizer
+        lr = st.select_slider("Learning rate", LEARNING_RATES, value=quick.learning_rate, key="train_lr",
+                              format_func=lambda v: f"{v:g}", disabled=disabled,
+                              help="Size of each weight update. Too small: slow learning. Too large: the loss "
+                                   "jumps around or explodes. With the one-cycle schedule this is the peak rate.")
+        schedule = st.toggle("One-cycle schedule (warm up, then slow down)", value=quick.schedule == "onecycle",
+                             key="train_sched", disabled=disabled,
+                             help="Raise the learning rate during the first quarter of the run, then lower it "
+                                  "towards zero (Smith & Topin 2017). Off: the same rate throughout.")
+        batch = st.select_slider("Batch size", BATCH_SIZES, value=quick.batch_size, key="train_bs",
+                                 disabled=disabled, help="Images per weight update.")
+    with c3:
+        st.markdown("**Run**")
+        epochs = st.number_input("Epochs", 1, 30, quick.epochs, key="train_epochs", disabled=disabled,
+                                 help="Passes over the training images.")
+        n_max = training_set_size(dataset)
+        sizes = [s for s in TRAIN_SIZES if s < n_max] + [n_max]
+        train_size = st.select_slider("Training images", sizes, value=n_max, key=f"train_n_{dataset}",
+                                      format_func=lambda v: f"{v:,}" + (" (all)" if v == n_max else ""),
+                                      disabled=disabled, help="A random subset makes a quicker demo.")
+        a, b = st.columns(2)
+        seed = a.number_input("Seed", 0, 2**31 - 1, quick.seed, key="train_seed", disabled=disabled,
+                              help="Fixes the random starting weights and the order of the images.")
+        devices = available_devices()
+        device = b.selectbox("Device", devices, key="train_device", disabled=disabled,
+                             help="Best first: a CUDA GPU, then Apple's MPS, then the CPU.")
+    config = TrainConfig(**{**quick.to_dict(), "epochs": int(epochs), "batch_size": int(batch),
+                            "learning_rate": float(lr), "optimizer": optimizer,
+                            "schedule": "onecycle" if schedule else "constant", "seed": int(seed), "device": device,
+                            "train_size": None if train_size >= n_max else int(train_size),
+                            "num_threads": threads_per_run() if device == "cpu" else None})
+    return architecture, dataset, config
+
+
+def training_set_size(dataset: str) -> int:
+    """Number of training images of ``dataset``."""
+    return KNOWN_SIZES.get(dataset) or len(data.load_tensors(dataset, train=True)[1])
+
+
+def show_live(run: LiveRun, polling: bool) -> None:
+    """Controls, progress, curves and live predictions of ``run``; call inside a fragment.
+
+    When ``polling`` (the fragment reruns itself) and the run has just ended, the whole page is
+    rerun once so the settings unlock and the save form appears.
+    """
+    from nnviz.figures.training_curves import batch_loss_figure, prediction_grid_html
+    from nnviz.worker import DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, STOPPED
+
+    worker, config = run.worker, run.job.config
+    snap = worker.snapshot()
+    if polling and not snap.active:
+        archive_if_ended(run)
+        st.rerun()
+    if polling and len(snap.epochs) != run.epochs_shown:
+        st.rerun()  # an epoch ended: redraw the page once, with the new point on the epoch chart
+    st.markdown(f"**Run #{run.number}** — {run.label}")
+    if snap.active:
+        b1, b2, _ = st.columns([1, 1, 5])
+        if snap.status == PAUSED:
+            b1.button("Resume", icon=":material/play_arrow:", on_click=worker.resume, key="train_resume",
+                      width="stretch")
+        else:
+            b1.button("Pause", icon=":material/pause:", on_click=worker.pause, key="train_pause",
+                      disabled=snap.status == QUEUED, width="stretch")
+        b2.button("Stop", icon=":material/stop:", on_click=worker.stop, key="train_stop", width="stretch",
+                  help="End the run now. The network keeps what it has learned so far.")
+
+    last = snap.last_batch
+    if snap.status == QUEUED:
+        st.info(f"Waiting for a free training slot: you are number **{snap.queue_position}** in the queue. "
+                f"This server trains {shared_queue().max_runs} run(s) at a time so that each stays fast.",
+                icon=":material/hourglass_top:")
+    elif snap.status == PAUSED:
+        st.info("Paused. The network keeps its weights; **Resume** carries on from here.", icon=":material/pause:")
+    elif snap.status == FINISHED:
+        acc = snap.epochs[-1].test_accuracy if snap.epochs else None
+        st.success(f"Finished in {snap.epochs[-1].elapsed_s:.1f} s: the network now classifies **{acc:.2%}** of "
+                   "the test images correctly — images it never saw during training." if acc is not None
+                   else "Finished.", icon=":material/check_circle:")
+    elif snap.status == STOPPED:
+        st.warning(snap.message, icon=":material/stop_circle:")
+    elif snap.status in (DIVERGED, FAILED):
+        st.error(snap.message, icon=":material/error:")
+    hint = None if snap.active else chance_hint(snap.epochs, len(data.dataset_info(run.job.dataset).classes),
+                                                config.learning_rate)
+    if hint:
+        st.warning(hint, icon=":material/casino:")
+
+    if last is None:
+        if snap.status not in (QUEUED,) and snap.active:
+            st.caption("Loading the images and building the network…")
+        if not snap.active:
+            return
+    else:
+        eta = f" · about {snap.eta_s:.0f} s left" if snap.active and snap.eta_s is not None else ""
+        rate = f" · {snap.samples_per_s:,.0f} images/s" if snap.active else ""
+        st.progress(snap.progress, text=f"Epoch {last.epoch} of {config.epochs} · batch {last.step:,} of "
+                                        f"{last.total_steps:,}{rate}{eta} · {last.elapsed_s:.0f} s so far")
+
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.plotly_chart(batch_loss_figure(snap.steps, snap.losses, snap.smoothed, run.steps_per_epoch,
+                                          config.epochs), width="stretch", key="train_chart_loss",
+                        # While polling, a static plot (no hover or zoom layers) redraws with less work
+                        # for the browser, which shares the CPU with the training.
+                        config={"displayModeBar": False, "staticPlot": polling})
+    with right:
+        preview = snap.preview
+        if preview is not None:
+            st.markdown(f"**The network's answers now** — {preview.correct} of {len(preview.labels)} right")
+            st.html(prediction_grid_html(preview.pixels, preview.labels, preview.predicted,
+                                         preview.confidence, preview.classes))
+            st.caption("Test images the network never trains on, one or two per class. Green: right; "
+                       "red: wrong, with the true class. The percentage is the softmax probability it gives "
+                       "its answer.")
+
+
+def show_epochs(run: LiveRun) -> None:
+    """The per-epoch chart of ``run``. Drawn outside the polling fragment: it changes once per
+    epoch, and redrawing an unchanged plotly chart twice a second costs the browser about a fifth
+    of a CPU core that the training needs. The fragment reruns the page when an epoch ends."""
+    from nnviz.figures.training_curves import epoch_figure
+
+    snap = run.worker.snapshot()
+    run.epochs_shown = len(snap.epochs)
+    st.plotly_chart(epoch_figure(snap.epochs, run.job.config.epochs), width="stretch", key="train_chart_epochs",
+                    config={"displayModeBar": False})
