@@ -195,10 +195,7 @@ def load_cifar10_pixels(train: bool, root: Path | None = None):
     name = f"cifar10_{split}_jpg.tar.gz"
     tarball = next((d / name for d in _cifar10_sources(root) if (d / name).is_file()), None)
     if tarball is None:
-        raise DatasetUnavailable(
-            f"CIFAR-10 is not available: {name} was not found in any of "
-            f"{', '.join(str(d) for d in _cifar10_sources(root))}. Put the JPEG tarballs there "
-            "(or set NNVIZ_CIFAR10_DIR to their folder).")
+        return _cifar10_from_torchvision(train, root, name)
     found = []
     with tarfile.open(tarball, "r:gz") as tar:
         for member in tar:
@@ -217,6 +214,28 @@ def load_cifar10_pixels(train: bool, root: Path | None = None):
     finally:
         tmp.unlink(missing_ok=True)
     return images, labels
+
+
+def _cifar10_from_torchvision(train: bool, root: Path, tarball_name: str):
+    """The official CIFAR-10 python batches through ``torchvision.datasets.CIFAR10(download=True)``
+    (local files with the right MD5 first, download otherwise), as ``(N, 32, 32, 3)`` uint8 RGB
+    and ``(N,)`` int64, for machines that have internet but not the JPEG tarballs.
+
+    Raises:
+        DatasetUnavailable: neither the tarball nor torchvision's files could be had.
+    """
+    import numpy as np
+    from torchvision import datasets
+
+    try:
+        ds = datasets.CIFAR10(root=str(root / "cifar10"), train=train, download=True)
+    except Exception as exc:  # URLError, RuntimeError, OSError: the files are not to be had
+        raise DatasetUnavailable(
+            f"CIFAR-10 is not available: {tarball_name} was not found in any of "
+            f"{', '.join(str(d) for d in _cifar10_sources(root))}, and torchvision could not download it "
+            f"({type(exc).__name__}). Put the JPEG tarballs there (or set NNVIZ_CIFAR10_DIR to their "
+            "folder).") from exc
+    return np.asarray(ds.data, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64)
 
 
 def _cifar10_tensors(info: DatasetInfo, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
