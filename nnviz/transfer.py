@@ -34,6 +34,7 @@ from nnviz import imagenet
 from nnviz.images import ImageReadError, open_image
 from nnviz.models import build_model
 from nnviz.training import BatchEnd, EpochEnd, TrainConfig, fit
+from nnviz.worker import job_from_events
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 BACKBONE = "efficientnet-lite0"
@@ -445,15 +446,8 @@ class HeadJob:
             yield event
 
     def __call__(self, on_event, should_stop):
-        events = self.events()
         start = time.perf_counter()
-        try:
-            for event in events:
-                on_event(event)
-                if should_stop():
-                    break
-        finally:
-            events.close()
+        job_from_events(self.events)(on_event, should_stop)
         return self.finish(time.perf_counter() - start)
 
     def run(self) -> tuple[nn.Module, dict]:

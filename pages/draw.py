@@ -6,7 +6,7 @@ from streamlit_drawable_canvas import st_canvas  # only importable inside a runn
 from nnviz.figures.probabilities import input_image, probability_bars
 from nnviz.preprocess import BlankDrawing
 from ui.drawing import DRAWING_JSON, clear_drawing, current_drawing, store_drawing
-from ui.resources import digit_classifier, digit_model_cards, use_one_thread_for_inference
+from ui.resources import choose_digit_model, digit_classifier, use_one_thread_for_inference
 
 CANVAS_SIZE = 280  # 10× MNIST's 28 px
 # 18 px strokes on 280 px become ~2 px after scaling the digit to 20 px, like MNIST's pen strokes.
@@ -15,13 +15,7 @@ STROKE_WIDTH = 18
 st.title("Draw a digit")
 st.caption("Draw one digit, 0 to 9, large and in the middle. The network answers after every stroke.")
 
-cards = digit_model_cards()
-if not cards:
-    st.error("No trained digit network found in `trained/`. See the README to train one.")
-    st.stop()
-labels = {c["name"]: f"{c['architecture']['kind'].upper()} — {c['name']} ({c['metrics']['test_accuracy']:.2%} on MNIST test)"
-          for c in cards}
-model_name = st.radio("Network", list(labels), format_func=labels.get, horizontal=True, key="draw_model")
+model_name = choose_digit_model("draw_model", with_accuracy=True)
 classifier = digit_classifier(model_name)
 
 

@@ -13,20 +13,16 @@ from nnviz.inspection import capture_activations, inspect, layer_table, penultim
 from nnviz.preprocess import BlankDrawing, mnist_style
 from ui.drawing import current_drawing
 from ui.inspect_cache import embedding, png_data_url, test_report, test_set
-from ui.resources import digit_classifier, digit_model_cards
+from ui.resources import choose_digit_model, digit_classifier, use_one_thread_for_inference
 
 PLOT = {"displayModeBar": False}
 INPUTS = ["Your drawing", "A test image", "Show me a mistake"]
 
+use_one_thread_for_inference()
 st.title("Open the network")
 st.caption("Pick an input, then open any layer to see what it computes. Every number is the real network's.")
 
-cards = digit_model_cards()
-if not cards:
-    st.error("No trained digit network found in `trained/`. See the README to train one.")
-    st.stop()
-labels = {c["name"]: f"{c['architecture']['kind'].upper()} — {c['name']}" for c in cards}
-model_name = st.radio("Network", list(labels), format_func=labels.get, horizontal=True, key="inspect_model")
+model_name = choose_digit_model("inspect_model")
 classifier = digit_classifier(model_name)
 model, classes = classifier.model, classifier.classes
 images, test_labels, pixels = test_set()

@@ -21,6 +21,18 @@ def digit_model_cards() -> list[dict]:
     return [c for c in list_cards() if c.get("dataset") == "mnist"]
 
 
+def choose_digit_model(key: str, with_accuracy: bool = False) -> str:
+    """A radio button of the digit networks (shipped and saved); returns the chosen name. With
+    none available, shows how to train one and stops the page."""
+    cards = digit_model_cards()
+    if not cards:
+        st.error("No trained digit network found in `trained/`. See the README to train one.")
+        st.stop()
+    labels = {c["name"]: f"{c['architecture']['kind'].upper()} — {c['name']}" + (
+        f" ({c['metrics']['test_accuracy']:.2%} on MNIST test)" if with_accuracy else "") for c in cards}
+    return st.radio("Network", list(labels), format_func=labels.get, horizontal=True, key=key)
+
+
 def use_one_thread_for_inference() -> None:
     """Run this script thread's torch work on one CPU thread.
 
