@@ -36,17 +36,19 @@ def user_models_dir() -> Path:
     return Path(os.environ.get("NNVIZ_USER_MODELS") or "user_models").expanduser().resolve()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part:
-    write a temporary file in the same folder, flush it to disk, then rename it over ``path``."""
+    write a temporary file in the same folder, flush it to disk, then rename it over ``path``.
+    ``durable=False`` skips the flush to disk, for caches whose lost entries are just recomputed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; give it a normal file's mode

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from nnviz.checkpoints import atomic_write_bytes
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
@@ -206,13 +208,9 @@ def load_cifar10_pixels(train: bool, root: Path | None = None):
     found.sort(key=lambda t: (t[0], t[1]))
     images = np.stack([t[2] for t in found]).astype(np.uint8)
     labels = np.array([t[0] for t in found], dtype=np.int64)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp.npz")
-    try:
-        np.savez(tmp, images=images, labels=labels)
-        os.replace(tmp, cache)
-    finally:
-        tmp.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, images=images, labels=labels)
+    atomic_write_bytes(cache, buffer.getvalue())
     return images, labels
 
 

@@ -33,16 +33,28 @@ def architecture_for(kind: str, dataset: str, *, hidden=(128,), activation: str 
     Raises:
         ValueError: unknown kind or dataset.
     """
+    if kind == "mlp":
+        body = {"kind": "mlp", "hidden": [int(x) for x in hidden], "activation": activation, "dropout": dropout}
+    elif kind == "cnn":
+        body = {"kind": "cnn", "channels": [int(x) for x in channels], "hidden": int(cnn_hidden),
+                "kernel_size": int(kernel_size), "dropout": dropout}
+    else:
+        raise ValueError(f"unknown model kind {kind!r}; choose 'mlp' or 'cnn'")
+    return sized_for(body, dataset)
+
+
+def sized_for(architecture: dict, dataset: str) -> dict:
+    """A copy of ``architecture`` with its input and output layers sized for ``dataset``'s images
+    and classes (``in_features`` for an MLP; ``in_channels`` and ``image_size`` for a CNN).
+
+    Raises:
+        ValueError: unknown dataset.
+    """
     info = data.dataset_info(dataset)
     c, h, w = info.image_shape
-    if kind == "mlp":
-        return {"kind": "mlp", "hidden": [int(x) for x in hidden], "activation": activation,
-                "in_features": c * h * w, "num_classes": len(info.classes), "dropout": dropout}
-    if kind == "cnn":
-        return {"kind": "cnn", "channels": [int(x) for x in channels], "hidden": int(cnn_hidden),
-                "kernel_size": int(kernel_size), "in_channels": c, "image_size": h,
-                "num_classes": len(info.classes), "dropout": dropout}
-    raise ValueError(f"unknown model kind {kind!r}; choose 'mlp' or 'cnn'")
+    if architecture["kind"] == "mlp":
+        return {**architecture, "in_features": c * h * w, "num_classes": len(info.classes)}
+    return {**architecture, "in_channels": c, "image_size": h, "num_classes": len(info.classes)}
 
 
 def preview_indices(labels: torch.Tensor, n_classes: int, total: int = PREVIEW_IMAGES) -> list[int]:

@@ -18,9 +18,8 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import hashlib
+import io
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import torch
 from torch import nn
 
 from nnviz import imagenet
+from nnviz.checkpoints import atomic_write_bytes
 from nnviz.images import ImageReadError, open_image
 from nnviz.models import build_model
 from nnviz.training import BatchEnd, EpochEnd, TrainConfig, fit
@@ -206,14 +206,11 @@ class FeatureCache:
         return v if v.shape == (imagenet.FEATURE_DIM,) and v.dtype == np.float32 else None
 
     def put(self, key: str, features: np.ndarray) -> None:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Rename into place so a concurrent reader never sees half a file; no fsync: a lost
-        # cache entry is just recomputed.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
-        os.replace(tmp, path)
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
+        # Atomic, so a concurrent reader never sees half a file; not durable: a lost cache entry
+        # is just recomputed.
+        atomic_write_bytes(self.path(key), buffer.getvalue(), durable=False)
 
 
 @torch.no_grad()

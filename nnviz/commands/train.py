@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from nnviz.checkpoints import save_checkpoint, user_models_dir
-from nnviz.data import DATASETS, DatasetUnavailable, dataset_info
+from nnviz.data import DATASETS, DatasetUnavailable
 from nnviz.models import ACTIVATIONS
 from nnviz.runs import QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES
+from nnviz.train_job import sized_for
 from nnviz.training import OPTIMIZERS, BatchEnd, Diverged, EpochEnd, TrainConfig
 
 
@@ -46,14 +47,8 @@ def run(args: argparse.Namespace) -> int:
         architecture, recipe = QUICK_CNN, QUICK_CONFIG
     else:
         architecture, recipe = SHIPPED_RECIPES[f"digits-{args.model}"]
-    architecture = dict(architecture)
     # The recipes are for 1×28×28 digits: size the input and output layers for the chosen dataset.
-    info = dataset_info(args.dataset)
-    channels, height, width = info.image_shape
-    if args.model == "mlp":
-        architecture.update(in_features=channels * height * width, num_classes=len(info.classes))
-    else:
-        architecture.update(in_channels=channels, image_size=height, num_classes=len(info.classes))
+    architecture = sized_for(architecture, args.dataset)
     if args.channels:
         architecture["channels"] = list(args.channels)
     if args.hidden:
