@@ -20,6 +20,7 @@ from torch import nn
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("onecycle", "constant")
+MIN_ONECYCLE_STEPS = 8
 
 
 @dataclass
@@ -128,8 +129,12 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 
 def make_scheduler(optimizer, config: TrainConfig, total_steps: int):
-    """One-cycle schedule stepped per batch (Smith & Topin 2017), or None for a constant rate."""
-    if config.schedule == "constant":
+    """One-cycle schedule stepped per batch (Smith & Topin 2017), or None for a constant rate.
+
+    A run of fewer than ``MIN_ONECYCLE_STEPS`` batches keeps a constant rate: OneCycleLR needs at
+    least one step in each of its phases and divides by zero otherwise (e.g. 500 images, batch 128).
+    """
+    if config.schedule == "constant" or total_steps < MIN_ONECYCLE_STEPS:
         return None
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.learning_rate, total_steps=total_steps, pct_start=0.25,

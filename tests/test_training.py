@@ -57,6 +57,13 @@ def test_closing_the_generator_stops_and_keeps_the_model(subset):
     assert not torch.equal(model.state_dict()["fc1.weight"], before)  # five steps of learning are kept
 
 
+def test_a_run_of_a_few_batches_trains_with_a_constant_rate(subset):
+    (x, y), test = subset
+    _, events = run(TrainConfig(epochs=1, batch_size=128), ((x[:500], y[:500]), test))
+    steps = [e for e in events if isinstance(e, BatchEnd)]
+    assert len(steps) == 4 and {e.learning_rate for e in steps} == {3e-3}
+
+
 def test_a_huge_learning_rate_is_stopped_with_a_plain_explanation(subset):
     with pytest.raises(Diverged, match="learning rate .* too high.*Try a smaller learning rate"):
         run(TrainConfig(epochs=1, batch_size=64, learning_rate=1e6, optimizer="sgd", schedule="constant"), subset)
