@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import ctypes
 import sys
 import threading
 import weakref
@@ -218,6 +219,7 @@ class TrainingWorker:
         # A shorter interval makes that wait short (a process-wide setting; it only ever lowers it).
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+        keep_freed_memory()
         self._thread.start()
         return self
 
@@ -345,6 +347,32 @@ class TrainingWorker:
         finally:
             if ticket is not None:
                 ticket.release()
+
+
+# glibc's malloc: sizes above which memory comes straight from the OS (mmap), and free memory
+# above which a heap is given back to it.
+MMAP_THRESHOLD_BYTES = 32 * 2**20  # glibc's largest (its default grows from 128 KiB up to this)
+TRIM_THRESHOLD_BYTES = 128 * 2**20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
+
+
+def keep_freed_memory() -> bool:
+    """Let malloc keep freed memory for reuse instead of returning it to the OS (glibc only).
+
+    Each batch allocates and frees the same few megabytes of activations. In the main thread,
+    glibc learns to keep them; in any other thread (a worker's) malloc uses a separate heap that
+    it shrinks after every batch, and the next batch faults the pages back in: 2.9 million page
+    faults instead of 0.3 million for the quick recipe, and 10–40 % more training time than the
+    same run in a main thread (measured on the 2-core CPU). Fixed thresholds stop that. Process-wide
+    and idempotent; returns False where there is no glibc (macOS, Windows, musl), which changes
+    nothing there.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+                    and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        return False
 
 
 _WORKERS: weakref.WeakSet[TrainingWorker] = weakref.WeakSet()

@@ -24,16 +24,20 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", dis
 
 @st.fragment(run_every=training.POLL_S if active else None)
 def live_panel():
-    """Redrawn twice a second while the run is active; a Stop or Pause click reruns only this part."""
-    training.show_live(run, polling=active)
+    """Redrawn twice a second while the run is active: progress, loss curve, answers."""
+    training.show_live(run, polling=active, planned_epochs=config.epochs)
 
 
+# The same three areas in the same order whether or not there is a run, so that the loss chart
+# is one element for the page's lifetime (a chart that moved would be built again).
+run_area, live_area, epoch_area = st.container(), st.container(), st.container()
 if run is not None:
-    live_area = st.container()
-    with st.container():  # drawn first so the fragment knows which epochs the chart already shows
+    with run_area:
+        training.show_run(run)  # first: it records what the page shows, for the fragment to compare
+    with epoch_area:
         training.show_epochs(run)
-    with live_area:
-        live_panel()
+with live_area:
+    live_panel()
 
 runs = training.history()
 last = runs[-1] if runs else None

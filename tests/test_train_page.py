@@ -12,9 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def loss_points(at) -> int:
-    """Points on the batch-loss chart of an AppTest run (0 if it is not shown)."""
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
+    """Points on the batch-loss chart of an AppTest run (0 if it is not shown): the live chart
+    component while the run is active, a plotly chart once it has ended."""
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    for component in at.get("component_instance"):
+        args = json.loads(component.proto.json_args)
+        if "figure" in args:
+            specs.append(json.loads(args["figure"]))
+    for spec in specs:
         if spec["layout"].get("title", {}).get("text", "").startswith("Training loss"):
             return array_length(spec["data"][0]["x"])
     return 0
@@ -115,12 +120,31 @@ def test_browser_run_grows_live_and_stops(page, app_url):
         const p = plots.find(p => (p.layout?.title?.text || '').includes('Training loss'));
         return p && p._fullData && p._fullData[0] ? p._fullData[0].x.length : 0;
     }"""
-    page.wait_for_function(f"({count_js})() >= 3", timeout=60_000)
-    first = page.evaluate(count_js)
-    page.wait_for_function(f"({count_js})() > {first} + 5", timeout=30_000)  # the chart grows by itself
+
+    def points() -> int:
+        """Points on the loss chart: in the live chart's frame while polling, in the page after."""
+        from playwright.sync_api import Error
+
+        counts = [0]
+        for frame in page.frames:
+            try:
+                counts.append(frame.evaluate(count_js))
+            except Error:  # a frame that went away while we looked
+                pass
+        return max(counts)
+
+    deadline = time.monotonic() + 60
+    while points() < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first = points()
+    assert first >= 3
+    deadline = time.monotonic() + 30
+    while points() <= first + 5 and time.monotonic() < deadline:  # the chart grows by itself
+        time.sleep(0.2)
+    assert points() > first + 5
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("keeps what it learned so far").wait_for(timeout=10_000)
-    stopped = page.evaluate(count_js)
+    stopped = points()
     time.sleep(1.5)
-    assert page.evaluate(count_js) == stopped  # no more points once stopped
+    assert points() == stopped  # no more points once stopped
     assert page.get_by_role("button", name="Start training").is_enabled()

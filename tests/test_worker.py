@@ -277,3 +277,39 @@ def test_cifar10_animals_loads_as_colour_images():
     assert logits.shape == (4, 6)
     mlp = build_model(architecture_for("mlp", "cifar10-animals", hidden=[32]))
     assert mlp(x[:4]).shape == (4, 6)
+
+
+def test_worker_thread_reuses_freed_memory_between_batches():
+    """Outside the main thread glibc's malloc used to give each batch's activations back to the OS
+    and fault them in again: about 4,500 page faults per batch of the quick CNN (and 10–40 % slower
+    training). With the worker's malloc settings, memory is reused."""
+    import resource
+    import threading
+
+    import torch.nn.functional as F
+
+    from nnviz.models import build_model
+    from nnviz.runs import QUICK_CNN
+    from nnviz.worker import keep_freed_memory
+
+    if not keep_freed_memory():
+        pytest.skip("not glibc: nothing to tune")
+    torch.manual_seed(0)
+    model = build_model(dict(QUICK_CNN))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    x, y = torch.randn(128 * 40, 1, 28, 28), torch.randint(0, 10, (128 * 40,))
+    faults = []
+
+    def train():
+        for i in range(40):
+            if i == 10:  # after warm-up
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            optimizer.zero_grad()
+            F.cross_entropy(model(x[i * 128:(i + 1) * 128]), y[i * 128:(i + 1) * 128]).backward()
+            optimizer.step()
+        faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 30)
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    thread.join()
+    assert faults[0] < 500, f"{faults[0]:.0f} page faults per batch"

@@ -60,6 +60,10 @@ def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: S
         margin=dict(l=55, r=10, t=40, b=40), legend=dict(orientation="h", x=1, xanchor="right", y=1.12),
         xaxis=dict(title="epoch", range=[0, max(epochs, 1)]),
         yaxis=dict(title="cross-entropy loss (log scale)", type="log", tickvals=LOG_TICKS), uirevision="batch-loss")
+    if len(x) == 0:
+        fig.update_yaxes(range=[math.log10(0.01), math.log10(3)])  # a log axis needs a range to show ticks
+        fig.add_annotation(text="the loss of every batch appears here while the network trains", x=0.5, y=0.5,
+                           xref="paper", yref="paper", showarrow=False, font=dict(color="#868E96"))
     return fig
 
 
