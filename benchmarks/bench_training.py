@@ -119,12 +119,15 @@ def run_app(workdir: Path) -> tuple[list[tuple[int, float, float]], float | None
             page.get_by_text("Finished in").wait_for(timeout=900_000)
             cpu1, t1 = browser_cpu_s(), time.perf_counter()
             page.wait_for_timeout(1500)
-            history = page.evaluate("""() => {
-                const p = [...document.querySelectorAll('.js-plotly-plot')]
-                    .find(p => (p.layout?.annotations || []).some(a => (a.text || '').includes('Accuracy per epoch')));
-                const test = p._fullData.find(t => t.name === 'test' && t.xaxis === 'x2');
-                return Array.from(test.x).map((e, i) => [e, test.y[i], test.customdata[i][0]]);
-            }""")
+            history = []
+            for frame in page.frames:  # the epoch chart is a live chart, in a frame of its own
+                history = history or frame.evaluate("""() => {
+                    const p = [...document.querySelectorAll('.js-plotly-plot')]
+                        .find(p => (p.layout?.annotations || []).some(a => (a.text || '').includes('Accuracy per epoch')));
+                    if (!p) return [];
+                    const test = p._fullData.find(t => t.name === 'test' && t.xaxis === 'x2');
+                    return Array.from(test.x).map((e, i) => [e, test.y[i], test.customdata[i][0]]);
+                }""")
             browser.close()
         cores = (cpu1 - cpu0) / (t1 - t0) if cpu0 is not None else None
         return [(int(e), float(a), float(t)) for e, a, t in history], cores

@@ -28,14 +28,14 @@ def live_panel():
     training.show_live(run, polling=active, planned_epochs=config.epochs)
 
 
-# The same three areas in the same order whether or not there is a run, so that the loss chart
-# is one element for the page's lifetime (a chart that moved would be built again).
+# The same three areas in the same order whether or not there is a run, so that the two charts
+# are the same elements for the page's lifetime (a chart that moved would be built again).
 run_area, live_area, epoch_area = st.container(), st.container(), st.container()
 if run is not None:
     with run_area:
         training.show_run(run)  # first: it records what the page shows, for the fragment to compare
-    with epoch_area:
-        training.show_epochs(run)
+with epoch_area:
+    training.show_epochs(run, planned_epochs=config.epochs)
 with live_area:
     live_panel()
 

@@ -336,12 +336,19 @@ def answers_html(preview) -> str:
                                           preview.classes) + legend
 
 
-def show_epochs(run: LiveRun) -> None:
-    """The per-epoch chart of ``run``. Drawn outside the polling fragment: it changes once per
-    epoch, and redrawing an unchanged plotly chart twice a second costs the browser about a fifth
-    of a CPU core that the training needs. The fragment reruns the page when an epoch ends."""
-    from nnviz.figures.training_curves import epoch_figure
+def show_epochs(run: LiveRun | None, planned_epochs: int) -> None:
+    """The per-epoch chart of ``run`` (empty before any run, its x axis ``planned_epochs`` long).
 
-    snap = run.worker.snapshot()
-    st.plotly_chart(epoch_figure(snap.epochs, run.job.config.epochs), width="stretch", key="train_chart_epochs",
-                    config={"displayModeBar": False})
+    Drawn by the page, outside the polling fragment: it changes once per epoch, when the fragment
+    reruns the page. A live chart, so that the new point is drawn into the chart already there
+    (st.plotly_chart would build a new one: half a second of the browser's CPU, while it trains).
+    """
+    from nnviz.figures.training_curves import epoch_figure
+    from ui.live_chart import live_chart
+
+    if run is None:
+        figure = epoch_figure([], planned_epochs)
+    else:
+        figure = epoch_figure(run.worker.snapshot().epochs, run.job.config.epochs)
+    live_chart(figure, key="train_chart_epochs", config={"displayModeBar": False},
+               alt="Loss and accuracy per epoch, on the training images and on the test images")

@@ -21,7 +21,7 @@ TEST_COLOR = "#F76707"
 RAW_COLOR = "#ADB5BD"
 GOOD, BAD = "#2B8A3E", "#C92A2A"
 RUN_COLORS = ("#4C6EF5", "#F76707", "#2B8A3E", "#AE3EC9", "#1098AD", "#E8590C")
-LOG_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100)
+LOG_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 2, 3, 5, 10, 20, 50, 100)
 MAX_POINTS = 500  # per line; more is hardly visible at chart width and slows the browser's redraws
 
 
