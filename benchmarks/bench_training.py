@@ -142,6 +142,7 @@ def run_worker() -> list[tuple[int, float, float]]:
     does the server's share of every poll twice a second: a snapshot, the loss figure as JSON and
     the answers' HTML. Returns per-epoch (epoch, accuracy, seconds)."""
     from nnviz.figures.training_curves import batch_loss_figure
+    from nnviz.run_history import steps_per_epoch
     from nnviz.train_job import TrainJob, architecture_for
     from nnviz.training import TrainConfig
     from nnviz.worker import TrainingWorker
@@ -152,9 +153,10 @@ def run_worker() -> list[tuple[int, float, float]]:
                             kernel_size=QUICK_CNN["kernel_size"], dropout=QUICK_CNN["dropout"])
     job = TrainJob(arch, "mnist", config)
     worker = TrainingWorker(job, preview=job.preview, preview_every_s=PREVIEW_S).start()
+    per_epoch = steps_per_epoch("mnist", config)
     while not worker.join(POLL_S):
         snap = worker.snapshot()
-        batch_loss_figure(snap.steps, snap.losses, snap.smoothed, 469, config.epochs).to_json()
+        batch_loss_figure(snap.steps, snap.losses, snap.smoothed, per_epoch, config.epochs).to_json()
         if snap.preview is not None:
             answers_html(snap.preview)
     return [(e.epoch, e.test_accuracy, e.elapsed_s) for e in worker.snapshot().epochs]

@@ -9,7 +9,8 @@ figure to plotly.js's own ``Plotly.react``, which updates the chart it already d
 
 The figure is built with plotly in Python as everywhere else, and drawn by the plotly.js that the
 plotly Python package ships (``plotly.offline.get_plotlyjs()``), so it looks and behaves like any
-other plotly chart. Use ``st.plotly_chart`` for charts that do not change while you watch.
+other plotly chart (without Streamlit's chart theme). ``st.plotly_chart`` stays the choice for
+charts drawn once.
 """
 
 from __future__ import annotations
