@@ -12,15 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def loss_points(at) -> int:
-    """Points on the batch-loss chart of an AppTest run (0 if it is not shown): the live chart
-    component while the run is active, a plotly chart once it has ended."""
-    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    """Points on the batch-loss chart of an AppTest run (0 if it is not shown); the chart is a
+    live chart component, its plotly figure the component's ``figure`` argument."""
     for component in at.get("component_instance"):
         args = json.loads(component.proto.json_args)
-        if "figure" in args:
-            specs.append(json.loads(args["figure"]))
-    for spec in specs:
-        if spec["layout"].get("title", {}).get("text", "").startswith("Training loss"):
+        spec = json.loads(args["figure"]) if "figure" in args else None
+        if spec and spec["layout"].get("title", {}).get("text", "").startswith("Training loss"):
             return array_length(spec["data"][0]["x"])
     return 0
 
@@ -122,7 +119,7 @@ def test_browser_run_grows_live_and_stops(page, app_url):
     }"""
 
     def points() -> int:
-        """Points on the loss chart: in the live chart's frame while polling, in the page after."""
+        """Points on the loss chart, which is drawn in the live chart component's frame."""
         from playwright.sync_api import Error
 
         counts = [0]
