@@ -13,6 +13,7 @@ from nnviz.figures import photos as fig
 from nnviz.figures.training_curves import batch_loss_figure, epoch_figure
 from nnviz.worker import ENDED
 from ui import photos as ui
+from ui.live_chart import live_chart
 from ui.resources import use_one_thread_for_inference
 
 PLOT = {"displayModeBar": False}
@@ -158,9 +159,13 @@ def live_curves():
                                     f"{job.split.description}")
     steps_per_epoch = -(-len(job.split.train) // job.config.batch_size)
     a, b = st.columns(2)
-    a.plotly_chart(batch_loss_figure(snap.steps, snap.losses, snap.smoothed, steps_per_epoch, job.config.epochs),
-                   config=PLOT, key="photos_loss")
-    b.plotly_chart(epoch_figure(snap.epochs, job.config.epochs), config=PLOT, key="photos_epoch_curves")
+    live = {**PLOT, "staticPlot": running}  # redrawn in place while polling, as on the Train page
+    with a:
+        live_chart(batch_loss_figure(snap.steps, snap.losses, snap.smoothed, steps_per_epoch, job.config.epochs),
+                   key="photos_loss", config=live, alt="Training loss of the head, per batch")
+    with b:
+        live_chart(epoch_figure(snap.epochs, job.config.epochs), key="photos_epoch_curves", config=live,
+                   alt="Loss and accuracy of the head per epoch")
 
 
 live_curves()
