@@ -78,12 +78,15 @@ class RunRecord:
                 "saved as": self.saved_as or ""}
 
 
-def steps_per_epoch(dataset: str, config: TrainConfig) -> int:
-    """Batches per epoch of ``config`` on ``dataset``'s training split (its size is known without
-    loading it for the built-in datasets)."""
+def train_set_size(dataset: str) -> int:
+    """Images in ``dataset``'s training split (known without loading it for the built-in datasets)."""
     n = TRAIN_SIZES.get(dataset)
-    if n is None:
-        n = len(data.load_tensors(dataset, train=True)[1])
+    return n if n is not None else len(data.load_tensors(dataset, train=True)[1])
+
+
+def steps_per_epoch(dataset: str, config: TrainConfig) -> int:
+    """Batches per epoch of ``config`` on ``dataset``'s training split."""
+    n = train_set_size(dataset)
     if config.train_size:
         n = min(n, config.train_size)
     return max(1, math.ceil(n / config.batch_size))

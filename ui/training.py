@@ -16,9 +16,8 @@ import streamlit as st
 from nnviz import data
 from nnviz.checkpoints import TRAINED_DIR, list_cards, save_checkpoint, user_models_dir
 from nnviz.models import available_devices
-from nnviz.run_history import TRAIN_SIZES as KNOWN_SIZES
 from nnviz.run_history import (OPTIMIZER_NAMES, RunRecord, chance_hint, check_model_name, describe_run,
-                               steps_per_epoch)
+                               steps_per_epoch, train_set_size)
 from nnviz.run_queue import shared_queue, threads_per_run
 from nnviz.runs import QUICK_CNN, QUICK_CONFIG
 from nnviz.train_job import TrainJob, architecture_for
@@ -194,7 +193,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
         st.markdown("**Run**")
         epochs = st.number_input("Epochs", 1, 30, quick.epochs, key="train_epochs", disabled=disabled,
                                  help="Passes over the training images.")
-        n_max = training_set_size(dataset)
+        n_max = train_set_size(dataset)
         sizes = [s for s in TRAIN_SIZES if s < n_max] + [n_max]
         train_size = st.select_slider("Training images", sizes, value=n_max, key=f"train_n_{dataset}",
                                       format_func=lambda v: f"{v:,}" + (" (all)" if v == n_max else ""),
@@ -211,11 +210,6 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
                             "train_size": None if train_size >= n_max else int(train_size),
                             "num_threads": threads_per_run() if device == "cpu" else None})
     return architecture, dataset, config
-
-
-def training_set_size(dataset: str) -> int:
-    """Number of training images of ``dataset``."""
-    return KNOWN_SIZES.get(dataset) or len(data.load_tensors(dataset, train=True)[1])
 
 
 def show_run(run: LiveRun) -> None:
