@@ -143,15 +143,13 @@ def run_worker() -> list[tuple[int, float, float]]:
     the answers' HTML. Returns per-epoch (epoch, accuracy, seconds)."""
     from nnviz.figures.training_curves import batch_loss_figure
     from nnviz.run_history import steps_per_epoch
-    from nnviz.train_job import TrainJob, architecture_for
+    from nnviz.train_job import TrainJob
     from nnviz.training import TrainConfig
     from nnviz.worker import TrainingWorker
     from ui.training import PREVIEW_S, POLL_S, answers_html
 
     config = TrainConfig(**{**QUICK_CONFIG.to_dict(), "num_threads": threads_per_run()})
-    arch = architecture_for("cnn", "mnist", channels=tuple(QUICK_CNN["channels"]), cnn_hidden=QUICK_CNN["hidden"],
-                            kernel_size=QUICK_CNN["kernel_size"], dropout=QUICK_CNN["dropout"])
-    job = TrainJob(arch, "mnist", config)
+    job = TrainJob(dict(QUICK_CNN), "mnist", config)  # QUICK_CNN is sized for MNIST already
     worker = TrainingWorker(job, preview=job.preview, preview_every_s=PREVIEW_S).start()
     per_epoch = steps_per_epoch("mnist", config)
     while not worker.join(POLL_S):
