@@ -24,6 +24,10 @@ from nnviz.models import build_model
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRAINED_DIR = PROJECT_ROOT / "trained"
 CARD_VERSION = 1
+# The process's umask, read once here: reading it means setting it, and setting it while other
+# threads create files (sessions, training workers) would give their files the wrong mode.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 class CheckpointError(ValueError):
@@ -49,9 +53,7 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; give it a normal file's mode
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; give it a normal file's mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
