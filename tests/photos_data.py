@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from nnviz.data import CIFAR10_ANIMALS as CIFAR_ANIMALS
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 ANIMALS = SHARED / "animals"
-CIFAR_ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")
 
 
 def animal_labels() -> list[dict[str, str]]:
