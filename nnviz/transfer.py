@@ -31,6 +31,7 @@ from torch import nn
 
 from nnviz import imagenet
 from nnviz.checkpoints import atomic_write_bytes
+from nnviz.evaluation import confusion_matrix
 from nnviz.images import ImageReadError, open_image
 from nnviz.models import build_model
 from nnviz.training import BatchEnd, EpochEnd, TrainConfig, fit
@@ -397,10 +398,8 @@ def evaluate_head(head: nn.Module, features: np.ndarray, labels: np.ndarray) -> 
     """Accuracy, log loss and confusion matrix of ``head`` on ``(N, 1280)`` features and ``(N,)`` labels."""
     probs = head_probabilities(head, features)
     labels = np.asarray(labels, dtype=np.int64)
-    k = probs.shape[1]
     pred = probs.argmax(1)
-    confusion = np.zeros((k, k), np.int64)
-    np.add.at(confusion, (labels, pred), 1)
+    confusion = confusion_matrix(labels, pred, probs.shape[1])
     p_true = np.clip(probs[np.arange(len(labels)), labels], 1e-15, 1.0)
     n = len(labels)
     return HeadMetrics(float((pred == labels).mean()) if n else math.nan,
@@ -428,7 +427,7 @@ class HeadJob:
         x = torch.as_tensor(np.asarray(features, dtype=np.float32))
         y = torch.as_tensor(photos.labels, dtype=torch.int64)
         self.train = (x[split.train], y[split.train])
-        self.test = (x[split.test], y[split.test]) if len(split.test) else (x[:0], y[:0])
+        self.test = (x[split.test], y[split.test])
         self.photos, self.split = photos, split
         self.model = make_head(len(photos.classes), self.config.seed)
         self.card: dict | None = None
@@ -468,8 +467,7 @@ def head_card(photos: LabelledPhotos, split: Split, config: TrainConfig, metrics
         "architecture": head_architecture(len(photos.classes)),
         "backbone": {"name": BACKBONE, "timm_model": "tf_efficientnet_lite0",
                      "weights": imagenet.WEIGHTS_PACKAGE, "features": imagenet.FEATURE_DIM, "frozen": True},
-        "preprocessing": {"resize_shorter_side": imagenet.RESIZE_TO, "interpolation": "bicubic",
-                          "center_crop": imagenet.IMAGE_SIZE, "mean": list(imagenet.MEAN), "std": list(imagenet.STD)},
+        "preprocessing": imagenet.preprocessing_card(),
         "classes": list(photos.classes),
         "photos_per_class": {c: int(k) for c, k in zip(photos.classes, counts)},
         "split": {"description": split.description, "n_train": int(len(split.train)), "n_test": int(len(split.test))},
