@@ -26,7 +26,7 @@ from nnviz.run_queue import shared_queue
 from nnviz.worker import TrainingWorker
 
 ROOT = Path(__file__).resolve().parent.parent
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+PHOTO_TYPES = [suffix[1:] for suffix in transfer.IMAGE_SUFFIXES]  # what the uploader accepts
 ANSWERS = "photos_answers"
 TRAINING = "photos_training"
 SUBMISSION = "photos_submission"
