@@ -187,9 +187,10 @@ st.plotly_chart(fig.confusion_figure(m.confusion, photos.classes), config=PLOT, 
 with st.form("photos_save"):
     save_name = st.text_input("Save the head as", value="my-photo-head", key="photos_save_name")
     if st.form_submit_button("Save", icon=":material/save:"):
-        from nnviz.checkpoints import list_cards, save_checkpoint, user_models_dir
+        from nnviz.checkpoints import save_checkpoint, user_models_dir
         from nnviz.run_history import check_model_name
-        problem = check_model_name(save_name, {c["name"] for c in list_cards()})
+        from ui.training import taken_model_names
+        problem = check_model_name(save_name, taken_model_names())
         if problem:
             st.error(problem)
         else:
