@@ -32,7 +32,7 @@ def penultimate_features(model: nn.Module, images: torch.Tensor, batch_size: int
     Read only: no hooks (see :func:`nnviz.inspection.capture_activations`)."""
     name = penultimate_layer(model)
     device = next(model.parameters()).device
-    chunks = [capture_activations(model, images[s:s + batch_size].to(device))[name].cpu()
+    chunks = [capture_activations(model, images[s:s + batch_size].to(device), [name])[name].cpu()
               for s in range(0, len(images), batch_size)]
     return torch.cat(chunks).flatten(1).numpy().astype(np.float32)
 

@@ -13,6 +13,7 @@ layer's rectified output, input-gradient saliency) from :mod:`nnviz.attribution`
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,12 +64,15 @@ def _children(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 @torch.no_grad()
-def capture_activations(model: nn.Module, inputs: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+def capture_activations(model: nn.Module, inputs: torch.Tensor,
+                        layers: Collection[str] | None = None) -> OrderedDict[str, torch.Tensor]:
     """Every layer's output for ``inputs``, in order, without hooks or any change to ``model``.
 
     Args:
         model: an ``nn.Sequential`` (e.g. :class:`nnviz.models.CNN`), in eval mode.
         inputs: ``(N, C, H, W)`` float32, normalised as the model expects.
+        layers: only these layers' outputs (None: all); the run stops after the last of them,
+            and the other outputs are not kept (for large batches).
 
     Returns:
         ``{layer name: output}``; each output keeps the batch dimension (``(N, 32, 28, 28)`` for
@@ -78,10 +82,14 @@ def capture_activations(model: nn.Module, inputs: torch.Tensor) -> OrderedDict[s
         TypeError: ``model`` is not an ``nn.Sequential``.
     """
     out: OrderedDict[str, torch.Tensor] = OrderedDict()
+    wanted = None if layers is None else set(layers)
     x = inputs
     for name, layer in _children(model):
         x = layer(x)
-        out[name] = x
+        if wanted is None or name in wanted:
+            out[name] = x
+            if wanted is not None and len(out) == len(wanted):
+                break
     return out
 
 

@@ -187,3 +187,14 @@ def test_cli_writes_png_figures(tmp_path, capsys):
                             "grad-cam.png", "saliency.png"])
     for p in tmp_path.iterdir():
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
+
+
+def test_capture_of_chosen_layers_matches_the_full_capture(cnn, mnist_test):
+    from nnviz.inspection import penultimate_layer
+
+    x = mnist_test[0][:8]
+    name = penultimate_layer(cnn)
+    some = capture_activations(cnn, x, [name, "conv1"])
+    assert list(some) == ["conv1", name]  # in layer order, nothing else kept
+    full = capture_activations(cnn, x)
+    assert all(torch.equal(some[k], full[k]) for k in some)
