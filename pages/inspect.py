@@ -9,7 +9,7 @@ from nnviz.figures.embedding import embedding_scatter
 from nnviz.figures.evaluation import confusion_matrix_figure, digit_gallery, per_class_accuracy_figure
 from nnviz.figures.layers import EXPLAIN, layer_figures
 from nnviz.figures.probabilities import input_image
-from nnviz.inspection import capture_activations, inspect, layer_table, penultimate_layer
+from nnviz.inspection import inspect, layer_table, penultimate_layer
 from nnviz.preprocess import BlankDrawing, mnist_style
 from ui.drawing import current_drawing
 from ui.inspect_cache import embedding, png_data_url, test_report, test_set
@@ -201,7 +201,7 @@ def embedding_map():
                       format_func={"pca": "PCA (fast, linear)", "tsne": "t-SNE (slower, shows clusters)"}.get)
     idx, emb = embedding(model_name, method)
     report = test_report(model_name)
-    features = capture_activations(model, x)[penultimate_layer(model)].flatten(1).numpy()
+    features = result.activations[penultimate_layer(model)].flatten().numpy()[None]  # (1, D): this input
     star = emb.place(features)[0]
     fig = embedding_scatter(emb.points, report.labels[idx], report.predictions[idx], idx, classes, method, star,
                             star_label="your drawing" if about == "your drawing" else f"this input ({short})")
