@@ -108,12 +108,10 @@ def write_figures(classifier: DigitClassifier, result, layers: list[str], out: P
                                                f"Grad-CAM on {result.grad_cam_layer} for class {target}")
     figs["saliency"] = attribution_overlay(result.image, result.saliency, f"Saliency for class {target}")
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths = [out / f"{key}.png" for key in figs]
     try:
         import plotly.io as pio
-        paths_figs = [(out / f"{key}.png", fig) for key, fig in figs.items()]
-        pio.write_images([f for _, f in paths_figs], [p for p, _ in paths_figs], width=900, scale=1)
-        paths = [p for p, _ in paths_figs]
+        pio.write_images(list(figs.values()), paths, width=900, scale=1)
     except Exception as exc:  # kaleido raises its own types for a missing browser
         raise RuntimeError(f"could not export PNG files ({type(exc).__name__}: {exc}). Static export needs "
                            "`pip install kaleido` and Chrome or Chromium (set BROWSER_PATH to its executable).") from exc
