@@ -1,16 +1,16 @@
 """nnviz — the app's entry point: ``streamlit run app.py``. It only sets up the navigation;
-each page is a thin script in ``pages/`` over the ``nnviz`` library."""
+each page is a thin script in ``app_pages/`` over the ``nnviz`` library."""
 
 import streamlit as st
 
 st.set_page_config(page_title="nnviz — how neural networks see images", page_icon=":material/neurology:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
-    st.Page("pages/inspect.py", title="Open the network", icon=":material/biotech:", url_path="inspect"),
-    st.Page("pages/train.py", title="Train a network", icon=":material/model_training:", url_path="train"),
-    st.Page("pages/photos.py", title="Photos of animals", icon=":material/pets:", url_path="photos"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
+    st.Page("app_pages/inspect.py", title="Open the network", icon=":material/biotech:", url_path="inspect"),
+    st.Page("app_pages/train.py", title="Train a network", icon=":material/model_training:", url_path="train"),
+    st.Page("app_pages/photos.py", title="Photos of animals", icon=":material/pets:", url_path="photos"),
 ]
 
 st.navigation(PAGES).run()

@@ -40,7 +40,7 @@ def test_home_lists_the_shipped_models_with_their_accuracy(app):
 
 
 def test_draw_page_without_a_drawing_asks_for_one(app):
-    app.switch_page("pages/draw.py").run()
+    app.switch_page("app_pages/draw.py").run()
     assert not app.exception, app.exception
     assert app.metric[0].value == "—"
     assert any("Draw a digit" in i.value for i in app.info)
@@ -49,7 +49,7 @@ def test_draw_page_without_a_drawing_asks_for_one(app):
 @pytest.mark.parametrize("model", ["digits-cnn", "digits-mlp"])
 def test_draw_page_answers_an_injected_drawing(app, mnist_test_pixels, model):
     pixels, labels = mnist_test_pixels
-    app.switch_page("pages/draw.py")
+    app.switch_page("app_pages/draw.py")
     app.session_state["drawing"] = canvas_from_mnist(pixels[0])  # a 7
     app.run()
     app.radio(key="draw_model").set_value(model).run()
@@ -62,7 +62,7 @@ def test_draw_page_answers_an_injected_drawing(app, mnist_test_pixels, model):
 
 def test_clearing_the_canvas_forgets_the_drawing(app, mnist_test_pixels):
     pixels, _ = mnist_test_pixels
-    app.switch_page("pages/draw.py")
+    app.switch_page("app_pages/draw.py")
     app.session_state["drawing"] = canvas_from_mnist(pixels[1])
     app.run()
     assert app.metric[0].value != "—"

@@ -22,7 +22,7 @@ def inspect_page():
     """One AppTest session on the Inspect page (the first run computes the cached reports)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    at.switch_page("pages/inspect.py").run()
+    at.switch_page("app_pages/inspect.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -22,7 +22,7 @@ def photos_page(tmp_path, monkeypatch):
     monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path / "models"))
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    at.switch_page("pages/photos.py").run()
+    at.switch_page("app_pages/photos.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -37,7 +37,7 @@ def train_page(tmp_path, monkeypatch):
     monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/train.py")
+    at.switch_page("app_pages/train.py")
     at.run()
     assert not at.exception, at.exception
     yield at

@@ -43,7 +43,7 @@ with left:
         except BlankDrawing:
             st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back. "
                     "Meanwhile here is test image #0.")
-            st.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
+            st.page_link("app_pages/draw.py", label="Draw a digit", icon=":material/draw:")
     elif source == "Show me a mistake":
         report = test_report(model_name)
         wrong = report.mistakes()

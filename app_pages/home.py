@@ -11,13 +11,13 @@ st.markdown(
     "trained on real data, and every number on screen is computed live.")
 
 st.subheader("Start here")
-st.page_link("pages/draw.py", label="**Draw a digit** — a network trained on 60,000 handwritten digits "
+st.page_link("app_pages/draw.py", label="**Draw a digit** — a network trained on 60,000 handwritten digits "
              "answers after every stroke", icon=":material/draw:")
-st.page_link("pages/inspect.py", label="**Open the network** — activations, kernels, weights, and where "
+st.page_link("app_pages/inspect.py", label="**Open the network** — activations, kernels, weights, and where "
              "the network looks (Grad-CAM)", icon=":material/biotech:")
-st.page_link("pages/train.py", label="**Train a network** — pick a model and a learning rate, and watch the "
+st.page_link("app_pages/train.py", label="**Train a network** — pick a model and a learning rate, and watch the "
              "loss and accuracy curves grow live", icon=":material/model_training:")
-st.page_link("pages/photos.py", label="**Photos of animals** — what a real ImageNet network sees in a "
+st.page_link("app_pages/photos.py", label="**Photos of animals** — what a real ImageNet network sees in a "
              "camera-trap frame, a cat or a dog; then train a classifier of your own", icon=":material/pets:")
 
 st.subheader("The trained networks")
