@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from nnviz import imagenet, transfer
+from nnviz.checkpoints import save_user_model
 from nnviz.figures import photos as fig
 from nnviz.figures.training_curves import batch_loss_figure, epoch_figure
 from nnviz.worker import ENDED
@@ -187,14 +188,10 @@ st.plotly_chart(fig.confusion_figure(m.confusion, photos.classes), config=PLOT, 
 with st.form("photos_save"):
     save_name = st.text_input("Save the head as", value="my-photo-head", key="photos_save_name")
     if st.form_submit_button("Save", icon=":material/save:"):
-        from nnviz.checkpoints import save_checkpoint, user_models_dir
-        from nnviz.run_history import check_model_name
-        from ui.training import taken_model_names
-        problem = check_model_name(save_name, taken_model_names())
-        if problem:
-            st.error(problem)
-        else:
-            training.saved_as = str(save_checkpoint(job.model, job.card, user_models_dir() / save_name))
+        try:
+            training.saved_as = str(save_user_model(job.model, job.card, save_name))
+        except ValueError as exc:
+            st.error(str(exc))
 if training.saved_as:
     st.success(f"Saved as {training.saved_as}. Use it from the command line: "
                f"`python -m nnviz submit --model {save_name} --features test_features.csv`")

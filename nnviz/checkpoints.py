@@ -12,24 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import re
 from pathlib import Path
 
 import torch
 from safetensors.torch import load, save
 from torch import nn
 
+from nnviz.files import atomic_write_bytes
 from nnviz.models import build_model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRAINED_DIR = PROJECT_ROOT / "trained"
 CARD_VERSION = 1
-# The process's umask, read once here: reading it means setting it, and setting it while other
-# threads create files (sessions, training workers) would give their files the wrong mode.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
+# A saved model's name becomes its file name: letters, digits, "-", "_" and ".", at most 64.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable, or disagrees with its model card."""
 
@@ -38,26 +35,6 @@ def user_models_dir() -> Path:
     """Where models trained in the app are saved: ``$NNVIZ_USER_MODELS``, else ``./user_models``.
     Never ``trained/``: the shipped checkpoints are not overwritten."""
     return Path(os.environ.get("NNVIZ_USER_MODELS") or "user_models").expanduser().resolve()
-
-
-def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part:
-    write a temporary file in the same folder, flush it to disk, then rename it over ``path``.
-    ``durable=False`` skips the flush to disk, for caches whose lost entries are just recomputed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def tensor_shapes(model: nn.Module) -> dict[str, list[int]]:
@@ -178,3 +155,33 @@ def list_cards(include_user: bool = True) -> list[dict]:
             except CheckpointError:
                 continue
     return cards
+
+
+def taken_model_names() -> set[str]:
+    """Names that a newly saved model may not use: the shipped checkpoints' and the user models'."""
+    names = {c["name"] for c in list_cards()}
+    return names | ({p.stem for p in TRAINED_DIR.glob("*.json")} if TRAINED_DIR.is_dir() else set())
+
+
+def check_model_name(name: str, taken: set[str]) -> str | None:
+    """Why ``name`` cannot be used to save a model (None if it can): 1–64 letters, digits, ``-``,
+    ``_`` and ``.``, starting with a letter or digit, and not a name already in ``taken``."""
+    if not NAME_PATTERN.match(name or ""):
+        return ("Use 1–64 letters, digits, '-', '_' or '.', starting with a letter or digit "
+                "(the name becomes a file name).")
+    if name in taken:
+        return f"A model called {name!r} already exists; choose another name."
+    return None
+
+
+def save_user_model(model: nn.Module, card: dict, name: str) -> Path:
+    """Save a model the user trained under ``name`` in :func:`user_models_dir` (never over a
+    shipped checkpoint or another saved model); returns the card's path.
+
+    Raises:
+        ValueError: the name is not a valid file name or is taken (the message says which).
+    """
+    problem = check_model_name(name, taken_model_names())
+    if problem:
+        raise ValueError(problem)
+    return save_checkpoint(model, card, user_models_dir() / name)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from nnviz.checkpoints import atomic_write_bytes
+from nnviz.files import atomic_write_bytes
 
 
 @dataclass(frozen=True)

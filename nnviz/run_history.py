@@ -7,7 +7,6 @@ trained model (small: a few MB) so the run can still be saved after newer runs w
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,6 @@ from nnviz import data
 from nnviz.training import EpochEnd, TrainConfig
 
 OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def describe_architecture(architecture: dict) -> str:
@@ -93,17 +91,6 @@ def steps_per_epoch(dataset: str, config: TrainConfig) -> int:
 
 
 TRAIN_SIZES = {"mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000, "cifar10-animals": 30_000}
-
-
-def check_model_name(name: str, taken: set[str]) -> str | None:
-    """Why ``name`` cannot be used to save a model (None if it can): letters, digits, ``-``,
-    ``_`` and ``.``, at most 64 characters, not a name already in ``taken``."""
-    if not NAME_PATTERN.match(name or ""):
-        return ("Use 1–64 letters, digits, '-', '_' or '.', starting with a letter or digit "
-                "(the name becomes a file name).")
-    if name in taken:
-        return f"A model called {name!r} already exists; choose another name."
-    return None
 
 
 def chance_hint(epochs: tuple[EpochEnd, ...] | list[EpochEnd], n_classes: int, learning_rate: float) -> str | None:

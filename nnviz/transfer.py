@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from nnviz import imagenet
-from nnviz.checkpoints import atomic_write_bytes
+from nnviz.files import atomic_write_bytes
 from nnviz.evaluation import confusion_matrix
 from nnviz.images import ImageReadError, open_image
 from nnviz.models import build_model

@@ -221,7 +221,7 @@ def test_generic_event_generator_job(workers):
 def test_saved_run_appears_among_digit_models(tmp_path, monkeypatch, workers):
     monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path))
     from nnviz.predict import DigitClassifier
-    from nnviz.run_history import check_model_name
+    from nnviz.checkpoints import check_model_name
     job = small_job(epochs=1)
     worker = TrainingWorker(job).start()
     workers.append(worker)

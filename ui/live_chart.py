@@ -24,7 +24,7 @@ import plotly
 import plotly.graph_objects as go
 import streamlit.components.v1 as components
 
-from nnviz.checkpoints import atomic_write_bytes
+from nnviz.files import atomic_write_bytes
 
 FRAME_HTML = Path(__file__).with_name("live_chart") / "index.html"
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from nnviz import data
-from nnviz.checkpoints import TRAINED_DIR, list_cards, save_checkpoint, user_models_dir
+from nnviz.checkpoints import save_user_model, taken_model_names
 from nnviz.models import available_devices
-from nnviz.run_history import (OPTIMIZER_NAMES, RunRecord, chance_hint, check_model_name, describe_run,
+from nnviz.run_history import (OPTIMIZER_NAMES, RunRecord, chance_hint, describe_run,
                                steps_per_epoch, train_set_size)
 from nnviz.run_queue import shared_queue, threads_per_run
 from nnviz.runs import QUICK_CNN, QUICK_CONFIG
@@ -109,25 +109,15 @@ def archive_if_ended(run: LiveRun | None) -> RunRecord | None:
     return record
 
 
-def taken_model_names() -> set[str]:
-    """Names that a saved model may not use: shipped checkpoints and existing user models."""
-    names = {c["name"] for c in list_cards()}
-    names |= {p.stem for p in TRAINED_DIR.glob("*.json")} if TRAINED_DIR.is_dir() else set()
-    return names
-
-
 def save_run(record: RunRecord, name: str) -> str:
     """Save ``record``'s model under ``name`` in the user models folder; returns the card path.
 
     Raises:
         ValueError: the name is invalid or taken, or the run has no model to save.
     """
-    problem = check_model_name(name, taken_model_names())
-    if problem:
-        raise ValueError(problem)
     if record.model is None or record.card is None:
         raise ValueError("This run has no trained model to save.")
-    path = save_checkpoint(record.model, record.card, user_models_dir() / name)
+    path = save_user_model(record.model, record.card, name)
     record.saved_as = name
     return str(path)
 

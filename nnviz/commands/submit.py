@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from nnviz import submission, transfer
-from nnviz.checkpoints import CheckpointError, atomic_write_bytes
+from nnviz.checkpoints import CheckpointError
+from nnviz.files import atomic_write_bytes
 from nnviz.commands.train_head import progress_printer
 
 

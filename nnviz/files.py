@@ -1,0 +1,37 @@
+"""Writing files so that a crash or a concurrent reader never sees half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# The process's umask, read once here: reading it means setting it, and setting it while other
+# threads create files (sessions, training workers) would give their files the wrong mode.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part:
+    write a temporary file in the same folder, flush it to disk, then rename it over ``path``.
+    ``durable=False`` skips the flush to disk, for caches whose lost entries are just recomputed.
+
+    Raises:
+        OSError: the folder cannot be created or written (e.g. a full disk); ``path`` is then
+            unchanged and no temporary file is left behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; give it a normal file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
