@@ -12,7 +12,7 @@ from nnviz import imagenet, transfer
 from nnviz.checkpoints import save_user_model
 from nnviz.figures import photos as fig
 from nnviz.figures.training_curves import batch_loss_figure, epoch_figure
-from nnviz.worker import ENDED
+from nnviz.jobs.metrics import ENDED
 from ui import photos as ui
 from ui.live_chart import live_chart
 from ui.resources import use_one_thread_for_inference

@@ -3,29 +3,29 @@
 import streamlit as st
 
 from nnviz.figures.training_curves import comparison_figure
-from ui import training
+from ui import train_panel
 
 st.title("Train a network")
 st.caption("Choose the data, the network and how it learns, press **Start**, and watch the loss fall and the "
            "answers change. The defaults are a quick recipe: a small CNN that reaches about 99 % on MNIST in "
            "two epochs.")
 
-run = training.current_run()
-training.archive_if_ended(run)
+run = train_panel.current_run()
+train_panel.archive(run)
 active = run is not None and run.worker.snapshot().active
 
 with st.expander("Settings" + (" (locked while the run is active)" if active else ""), expanded=run is None,
                  icon=":material/tune:"):
-    architecture, dataset, config = training.settings(disabled=active)
+    architecture, dataset, config = train_panel.settings(disabled=active)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=active, key="train_start"):
-    training.start_run(architecture, dataset, config)
+    train_panel.start_run(architecture, dataset, config)
     st.rerun()  # redraw with the settings locked and the live panel polling
 
 
-@st.fragment(run_every=training.POLL_S if active else None)
+@st.fragment(run_every=train_panel.POLL_S if active else None)
 def live_panel():
     """Redrawn twice a second while the run is active: progress, loss curve, answers."""
-    training.show_live(run, polling=active, planned_epochs=config.epochs)
+    train_panel.show_live(run, polling=active, planned_epochs=config.epochs)
 
 
 # The same three areas in the same order whether or not there is a run, so that the two charts
@@ -33,22 +33,22 @@ def live_panel():
 run_area, live_area, epoch_area = st.container(), st.container(), st.container()
 if run is not None:
     with run_area:
-        training.show_run(run)  # first: it records what the page shows, for the fragment to compare
+        train_panel.show_run(run)  # first: it records what the page shows, for the fragment to compare
 with epoch_area:
-    training.show_epochs(run, planned_epochs=config.epochs)
+    train_panel.show_epochs(run, planned_epochs=config.epochs)
 with live_area:
     live_panel()
 
-runs = training.history()
+runs = train_panel.history()
 last = runs[-1] if runs else None
 if last is not None and last.model is not None and not active:
     st.subheader("Keep this network")
     with st.form("train_save", border=True):
-        name = st.text_input("Name", value=training.default_model_name(last), key=f"train_name_{last.number}",
+        name = st.text_input("Name", value=train_panel.default_name(last), key=f"train_name_{last.number}",
                              help="Saved in the user models folder with its model card.")
         if st.form_submit_button("Save", icon=":material/save:", disabled=last.saved_as is not None):
             try:
-                training.save_run(last, name.strip())
+                train_panel.save_run(last, name.strip())
             except ValueError as exc:
                 st.error(str(exc))
     if last.saved_as:

@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nnviz.run_queue import threads_per_run  # noqa: E402
-from nnviz.runs import QUICK_CNN, QUICK_CONFIG  # noqa: E402
+from nnviz.jobs.queue import threads_per_run  # noqa: E402
+from nnviz.training import QUICK_CNN, QUICK_CONFIG  # noqa: E402
 
 EPOCH_LINE = re.compile(r"epoch (\d+): .*test loss [\d.]+ acc ([\d.]+) \| ([\d.]+) s")
 TARGETS = (0.985, 0.990)
@@ -141,17 +141,16 @@ def run_worker() -> list[tuple[int, float, float]]:
     :class:`TrainingWorker` (its threads, live predictions and malloc settings), while this thread
     does the server's share of every poll twice a second: a snapshot, the loss figure as JSON and
     the answers' HTML. Returns per-epoch (epoch, accuracy, seconds)."""
-    from nnviz.figures.training_curves import batch_loss_figure
-    from nnviz.run_history import steps_per_epoch
-    from nnviz.train_job import TrainJob
+    from nnviz.data import train_set_size
+    from nnviz.figures.training_curves import answers_html, batch_loss_figure
+    from nnviz.jobs.live_run import POLL_S, PREVIEW_S, TrainJob
+    from nnviz.jobs.worker import TrainingWorker
     from nnviz.training import TrainConfig
-    from nnviz.worker import TrainingWorker
-    from ui.training import PREVIEW_S, POLL_S, answers_html
 
     config = TrainConfig(**{**QUICK_CONFIG.to_dict(), "num_threads": threads_per_run()})
     job = TrainJob(dict(QUICK_CNN), "mnist", config)  # QUICK_CNN is sized for MNIST already
     worker = TrainingWorker(job, preview=job.preview, preview_every_s=PREVIEW_S).start()
-    per_epoch = steps_per_epoch("mnist", config)
+    per_epoch = config.steps_per_epoch(train_set_size("mnist"))
     while not worker.join(POLL_S):
         snap = worker.snapshot()
         batch_loss_figure(snap.steps, snap.losses, snap.smoothed, per_epoch, config.epochs).to_json()
@@ -168,7 +167,7 @@ def throughput(kind: str, batches: int = 60) -> float:
 
     from nnviz.data import load_tensors
     from nnviz.models import build_model
-    from nnviz.train_job import architecture_for
+    from nnviz.models import architecture_for
     from nnviz.training import make_optimizer
 
     config = QUICK_CONFIG

@@ -68,6 +68,10 @@ DATASETS["cifar10"] = DatasetInfo(
     (0.4913, 0.4821, 0.4465), (0.2452, 0.2428, 0.2606), (3, 32, 32), "cifar10", CIFAR10_FILES)
 
 
+# Images in each training split, known without loading it (the official split sizes).
+TRAIN_SIZES = {"mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000, "cifar10-animals": 30_000}
+
+
 class DatasetUnavailable(RuntimeError):
     """The dataset's files are neither in the data root nor downloadable (e.g. offline)."""
 
@@ -87,6 +91,17 @@ def dataset_info(name: str) -> DatasetInfo:
         return DATASETS[name]
     except KeyError:
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}") from None
+
+
+def train_set_size(name: str) -> int:
+    """Images in ``name``'s training split: :data:`TRAIN_SIZES` for the built-in datasets (no
+    loading), else counted by loading it.
+
+    Raises:
+        DatasetUnavailable, ValueError: as :func:`load_tensors`, for a dataset not in the table.
+    """
+    n = TRAIN_SIZES.get(name)
+    return n if n is not None else len(load_tensors(name, train=True)[1])
 
 
 def load_torchvision_dataset(name: str, train: bool, root: Path | None = None):

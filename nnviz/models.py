@@ -13,6 +13,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from nnviz.data import dataset_info
+
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
@@ -111,6 +113,41 @@ def default_architecture(kind: str) -> dict:
         return {"kind": "cnn", "channels": [32, 64], "hidden": 128, "kernel_size": 5, "in_channels": 1,
                 "image_size": 28, "num_classes": 10, "dropout": 0.25}
     raise ValueError(f"unknown model kind {kind!r}; choose 'mlp' or 'cnn'")
+
+
+def architecture_for(kind: str, dataset: str, *, hidden=(128,), activation: str = "relu", channels=(16, 32),
+                     cnn_hidden: int = 128, kernel_size: int = 5, dropout: float = 0.0) -> dict:
+    """An architecture dict (see :func:`nnviz.models.build_model`) sized for ``dataset``'s images.
+
+    ``kind`` ``"mlp"`` uses ``hidden`` widths and ``activation``; ``"cnn"`` uses ``channels``,
+    ``cnn_hidden`` and ``kernel_size``. Input size and class count come from the dataset
+    (784 inputs for 1×28×28 MNIST, 3,072 for 3×32×32 CIFAR-10).
+
+    Raises:
+        ValueError: unknown kind or dataset.
+    """
+    if kind == "mlp":
+        body = {"kind": "mlp", "hidden": [int(x) for x in hidden], "activation": activation, "dropout": dropout}
+    elif kind == "cnn":
+        body = {"kind": "cnn", "channels": [int(x) for x in channels], "hidden": int(cnn_hidden),
+                "kernel_size": int(kernel_size), "dropout": dropout}
+    else:
+        raise ValueError(f"unknown model kind {kind!r}; choose 'mlp' or 'cnn'")
+    return sized_for(body, dataset)
+
+
+def sized_for(architecture: dict, dataset: str) -> dict:
+    """A copy of ``architecture`` with its input and output layers sized for ``dataset``'s images
+    and classes (``in_features`` for an MLP; ``in_channels`` and ``image_size`` for a CNN).
+
+    Raises:
+        ValueError: unknown dataset.
+    """
+    info = dataset_info(dataset)
+    c, h, w = info.image_shape
+    if architecture["kind"] == "mlp":
+        return {**architecture, "in_features": c * h * w, "num_classes": len(info.classes)}
+    return {**architecture, "in_channels": c, "image_size": h, "num_classes": len(info.classes)}
 
 
 def build_model(architecture: dict) -> nn.Module:

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from nnviz.checkpoints import load_checkpoint
+from nnviz.data import dataset_info
 from nnviz.images import open_image
 from nnviz.preprocess import DigitInput, mnist_style
 
@@ -45,7 +46,8 @@ class DigitClassifier:
     def __init__(self, name: str, device: str = "cpu"):
         self.model, self.card = load_checkpoint(name, device)
         self.device = torch.device(device)
-        norm = self.card.get("normalization", {"mean": [0.1307], "std": [0.3081]})
+        mnist = dataset_info("mnist")
+        norm = self.card.get("normalization", {"mean": mnist.mean, "std": mnist.std})
         self.mean, self.std = float(norm["mean"][0]), float(norm["std"][0])
         self.classes = [str(c) for c in self.card.get("classes", range(10))]
 

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from nnviz.data import dataset_info
+
 FIELD = 28  # MNIST image side, pixels
 BOX = 20  # the digit's longer side after scaling, pixels
 # Ink above this fraction of full strength counts for the bounding box and blank test.
@@ -36,8 +38,12 @@ class DigitInput:
 
     image: np.ndarray
 
-    def tensor(self, mean: float = 0.1307, std: float = 0.3081) -> torch.Tensor:
-        """Normalised network input ``(1, 1, 28, 28)`` float32: ``(pixel - mean) / std``."""
+    def tensor(self, mean: float | None = None, std: float | None = None) -> torch.Tensor:
+        """Normalised network input ``(1, 1, 28, 28)`` float32: ``(pixel - mean) / std``; by
+        default MNIST's training-set mean and std (:data:`nnviz.data.DATASETS`)."""
+        mnist = dataset_info("mnist")
+        mean = mnist.mean[0] if mean is None else mean
+        std = mnist.std[0] if std is None else std
         return torch.from_numpy((self.image - mean) / std).to(torch.float32).view(1, 1, FIELD, FIELD)
 
 

@@ -1,15 +1,23 @@
-"""The training loop, shaped like pytorch/examples mnist/main.py, observable and stoppable.
+"""Training, shaped like pytorch/examples mnist/main.py: the recipe, the loop, a whole run, its card.
 
-:func:`fit` is a generator: it trains ``model`` in place and yields a :class:`BatchEnd` after
-every batch and an :class:`EpochEnd` after every epoch. A caller watches progress by iterating,
-and stops the run by simply not asking for more (or ``close()``): the model keeps the weights
-it has so far. The command line and the app's live-training worker both run this code.
+* :class:`TrainConfig` — a recipe (epochs, batch size, learning rate, optimizer, schedule …);
+  :data:`SHIPPED_RECIPES` and :data:`QUICK_CONFIG` are the recipes this project uses.
+* :func:`fit` — the loop (zero_grad, forward, loss, backward, step), as a generator: it trains
+  ``model`` in place and yields a :class:`BatchEnd` after every batch and an :class:`EpochEnd`
+  after every epoch, with :func:`evaluate` on the test set. It is the one place that asks
+  ``should_stop``; a caller can also stop it by not asking for more (or ``close()``). Either way
+  the model keeps the weights it has so far.
+* :func:`run_fit` — :func:`fit` to its end, events passed on, a :class:`TrainResult` back.
+* :func:`train_model` — a whole run on a dataset's official splits, and :func:`make_card`, its
+  model card. The command line and the app's live-training jobs both run this code.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import os
+import platform
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,6 +25,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from nnviz import data
+from nnviz.models import build_model, count_parameters, pick_device
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("onecycle", "constant")
@@ -71,6 +82,11 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def steps_per_epoch(self, n_images: int) -> int:
+        """Batches per epoch on a training set of ``n_images`` (after ``train_size`` is applied)."""
+        n = min(n_images, self.train_size) if self.train_size else n_images
+        return max(1, math.ceil(n / self.batch_size))
+
 
 @dataclass
 class BatchEnd:
@@ -109,13 +125,6 @@ class TrainResult:
 
 class Diverged(RuntimeError):
     """The loss became NaN or infinite; the message says why in plain words and suggests a fix."""
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed torch's global generators (weights' initialisation) and return a CPU generator
-    for shuffling and augmentation, so a run with the same seed repeats exactly on the CPU."""
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -197,15 +206,17 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
         train, test: ``(images (N, C, H, W) float32 normalised, labels (N,) int64)``.
         device: where to compute; the model is moved there.
         background: normalised value of a blank pixel (for augmentation's borders).
-        should_stop: optional; asked during the test-set evaluation at the end of each epoch. When
-            it returns True the generator ends without that epoch's :class:`EpochEnd`, so a Stop
-            does not wait for a whole evaluation pass.
+        should_stop: optional; asked after every batch and between the chunks of each epoch's
+            test-set evaluation. When it returns True the generator ends (without the current
+            epoch's :class:`EpochEnd` if it came during evaluation), so a Stop never waits for a
+            whole epoch or evaluation pass.
 
     Raises:
         ValueError: invalid config (see :meth:`TrainConfig.validate`).
         Diverged: the loss became NaN or infinite.
     """
     config.validate()
+    stop = should_stop or (lambda: False)
     device = torch.device(device)
     if device.type == "cpu":
         torch.set_num_threads(config.num_threads or os.cpu_count() or 1)
@@ -215,8 +226,7 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
         keep = torch.randperm(len(x_train), generator=generator)[:config.train_size]
         x_train, y_train = x_train[keep], y_train[keep]
     n = len(x_train)
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
+    total_steps = config.steps_per_epoch(n) * config.epochs
     model.to(device)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, total_steps)
@@ -249,13 +259,37 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
             count += len(idx)
             elapsed = time.perf_counter() - start
             yield BatchEnd(epoch, step, total_steps, loss_value, lr, seen, seen / max(elapsed, 1e-9), elapsed)
+            if stop():
+                return
         # Smaller chunks when a caller may stop the run, so a Stop waits at most one short chunk.
-        test_accuracy, test_loss = evaluate(model, *test, device=device, should_stop=should_stop,
+        test_accuracy, test_loss = evaluate(model, *test, device=device, should_stop=stop,
                                             batch_size=1000 if should_stop is None else 250)
-        if should_stop is not None and should_stop():
+        if stop():
             return
         yield EpochEnd(epoch, loss_sum / count, correct / count, test_loss, test_accuracy,
                        time.perf_counter() - start)
+
+
+def run_fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.Tensor],
+            test: tuple[torch.Tensor, torch.Tensor], device: torch.device | str = "cpu", background: float = 0.0,
+            on_event: Callable[[BatchEnd | EpochEnd], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """:func:`fit` to its end (or until ``should_stop``), passing each event to ``on_event``.
+
+    Returns the :class:`TrainResult`: the epochs completed, the seconds spent, and whether the run
+    ended before ``config.epochs`` epochs (a stop). Raises what :func:`fit` raises.
+    """
+    result, start = TrainResult(), time.perf_counter()
+    try:
+        for event in fit(model, config, train, test, device, background, should_stop):
+            if isinstance(event, EpochEnd):
+                result.epochs.append(event)
+            if on_event is not None:
+                on_event(event)
+    finally:
+        result.elapsed_s = time.perf_counter() - start
+        result.stopped_early = len(result.epochs) < config.epochs
+    return result
 
 
 def divergence_message(loss: float, config: TrainConfig, epoch: int, step: int) -> str:
@@ -265,3 +299,83 @@ def divergence_message(loss: float, config: TrainConfig, epoch: int, step: int) 
             f"(epoch {epoch}). The weights grew out of control, which almost always means the learning "
             f"rate ({config.learning_rate:g}) is too high for this model and optimizer. "
             f"Try a smaller learning rate, e.g. {lower:g}.")
+
+
+# The recipes of the shipped checkpoints in trained/. Chosen for the 2-core CPU: the CNN is the
+# LeNet shape with 32/64 channels, the MLP two hidden layers; both use AdamW with a one-cycle
+# schedule (Smith & Topin 2017) and small random affine jitter, which also makes them more robust
+# to hand-drawn digits on the canvas.
+SHIPPED_RECIPES = {
+    "digits-cnn": ({"kind": "cnn", "channels": [32, 64], "hidden": 128, "kernel_size": 5, "in_channels": 1,
+                    "image_size": 28, "num_classes": 10, "dropout": 0.25},
+                   TrainConfig(epochs=8, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True)),
+    "digits-mlp": ({"kind": "mlp", "hidden": [512, 256], "activation": "relu", "in_features": 784,
+                    "num_classes": 10, "dropout": 0.2},
+                   TrainConfig(epochs=15, batch_size=128, learning_rate=2e-3, weight_decay=1e-4, augment=True)),
+}
+
+# The quick recipe of the Train page (and ``python -m nnviz train --model cnn --recipe quick``): a
+# smaller LeNet-shaped CNN, AdamW with a one-cycle schedule over 2 epochs, no augmentation and no
+# regularisation (two epochs are too few to overfit). It reaches 99.0–99.2 % MNIST test accuracy;
+# see benchmarks/bench_training.py for its time on this machine.
+QUICK_CNN = {"kind": "cnn", "channels": [16, 32], "hidden": 128, "kernel_size": 5, "in_channels": 1,
+             "image_size": 28, "num_classes": 10, "dropout": 0.0}
+QUICK_CONFIG = TrainConfig(epochs=2, batch_size=128, learning_rate=3e-3, optimizer="adam", schedule="onecycle",
+                           weight_decay=0.0, augment=False)
+
+
+def new_model(architecture: dict, seed: int) -> nn.Module:
+    """An untrained network (:func:`nnviz.models.build_model`) whose initial weights are fixed by
+    ``seed``: the same seed gives the same weights."""
+    torch.manual_seed(seed)
+    return build_model(architecture)
+
+
+def train_model(model: nn.Module, architecture: dict, dataset: str, config: TrainConfig,
+                on_event: Callable[[BatchEnd | EpochEnd], None] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> dict:
+    """Train ``model`` (built from ``architecture``, e.g. by :func:`new_model`) on ``dataset``'s
+    official training split and evaluate it on its test split: :func:`run_fit` on the data.
+
+    ``on_event`` sees every :class:`BatchEnd` and :class:`EpochEnd`; ``should_stop`` ends the run
+    early (see :func:`fit`; the model keeps what it learned). The model is left on the training
+    device, in eval mode. Returns its model card (:func:`make_card`).
+
+    Raises:
+        nnviz.data.DatasetUnavailable, ValueError, Diverged.
+    """
+    train = data.load_tensors(dataset, train=True)
+    test = data.load_tensors(dataset, train=False)
+    device = pick_device(config.device)
+    info = data.dataset_info(dataset)
+    background = (0.0 - info.mean[0]) / info.std[0]  # a blank (black) pixel, normalised
+    result = run_fit(model, config, train, test, device, background, on_event, should_stop)
+    n_train = min(len(train[0]), config.train_size or len(train[0]))
+    return make_card(architecture, dataset, config, result, model.eval(), device, n_train, len(test[0]))
+
+
+def make_card(architecture: dict, dataset: str, config: TrainConfig, result: TrainResult,
+              model: nn.Module, device: torch.device, n_train: int, n_test: int) -> dict:
+    """The model card of a run: architecture, hyperparameters, data, test figures and provenance."""
+    info = data.dataset_info(dataset)
+    last = result.epochs[-1] if result.epochs else None
+    return {
+        "task": "image-classification",
+        "architecture": architecture,
+        "parameters": count_parameters(model),
+        "dataset": dataset,
+        "classes": list(info.classes),
+        "normalization": {"mean": list(info.mean), "std": list(info.std)},
+        "split": {"train": f"official training set, {n_train} images", "test": f"official test set, {n_test} images",
+                  "n_train": n_train, "n_test": n_test},
+        "hyperparameters": config.to_dict(),
+        "metrics": {"test_accuracy": last.test_accuracy if last else None,
+                    "test_loss": last.test_loss if last else None,
+                    "train_accuracy": last.train_accuracy if last else None,
+                    "epochs_completed": len(result.epochs), "stopped_early": result.stopped_early},
+        "history": [vars(e) for e in result.epochs],
+        "training_time_s": round(result.elapsed_s, 2),
+        "device": str(device) if device.type != "cpu" else f"cpu ({torch.get_num_threads()} threads, {platform.processor() or platform.machine()})",
+        "torch_version": torch.__version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }

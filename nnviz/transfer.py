@@ -21,7 +21,7 @@ import hashlib
 import io
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +34,7 @@ from nnviz.files import atomic_write_bytes
 from nnviz.evaluation import confusion_matrix
 from nnviz.images import ImageReadError, open_image
 from nnviz.models import build_model
-from nnviz.training import BatchEnd, EpochEnd, TrainConfig, fit
-from nnviz.worker import job_from_events
+from nnviz.training import EpochEnd, TrainConfig, run_fit
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 BACKBONE = "efficientnet-lite0"
@@ -407,7 +406,7 @@ def evaluate_head(head: nn.Module, features: np.ndarray, labels: np.ndarray) -> 
 
 
 class HeadJob:
-    """Training a head on extracted features, as a job for :class:`nnviz.worker.TrainingWorker`
+    """Training a head on extracted features, as a job for :class:`nnviz.jobs.worker.TrainingWorker`
     (``job(on_event, should_stop)``) or run directly with :meth:`run`.
 
     Args:
@@ -434,17 +433,12 @@ class HeadJob:
         self.metrics: HeadMetrics | None = None
         self.epochs: list[EpochEnd] = []
 
-    def events(self) -> Iterator[BatchEnd | EpochEnd]:
-        """:func:`nnviz.training.fit` on the features; records epochs as they pass."""
-        for event in fit(self.model, self.config, self.train, self.test, device="cpu"):
-            if isinstance(event, EpochEnd):
-                self.epochs.append(event)
-            yield event
-
     def __call__(self, on_event, should_stop):
-        start = time.perf_counter()
-        job_from_events(self.events)(on_event, should_stop)
-        return self.finish(time.perf_counter() - start)
+        """Train the head with :func:`nnviz.training.run_fit` on the features; returns ``(head, card)``."""
+        result = run_fit(self.model, self.config, self.train, self.test, "cpu", on_event=on_event,
+                         should_stop=should_stop)
+        self.epochs = result.epochs
+        return self.finish(result.elapsed_s)
 
     def run(self) -> tuple[nn.Module, dict]:
         """Train to the end without a worker; returns ``(head, card)``."""

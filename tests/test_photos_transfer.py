@@ -13,7 +13,8 @@ import torch
 
 from nnviz import submission, transfer
 from nnviz.checkpoints import load_checkpoint, save_checkpoint
-from nnviz.worker import FINISHED, TrainingWorker
+from nnviz.jobs.metrics import FINISHED
+from nnviz.jobs.worker import TrainingWorker
 from tests.photos_data import (ANIMALS, CIFAR_ANIMALS, ROOT, animal_labels, cifar_images, class_folder_zip,
                                one_torch_thread, submission_zip)  # noqa: F401 (fixture)
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from nnviz.figures.training_curves import (MAX_POINTS, batch_loss_figure, comparison_figure, epoch_figure,
                                            prediction_grid_html)
-from nnviz.run_history import RunRecord, chance_hint, describe_run
+from nnviz.jobs.live_run import RunRecord, chance_hint, describe_run
 from nnviz.training import EpochEnd, TrainConfig
 
 

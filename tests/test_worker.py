@@ -12,10 +12,12 @@ import pytest
 import torch
 
 from nnviz import checkpoints
-from nnviz.run_queue import RunQueue
-from nnviz.train_job import TrainJob, architecture_for
+from nnviz.jobs.live_run import TrainJob
+from nnviz.jobs.metrics import DIVERGED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED
+from nnviz.jobs.queue import RunQueue
+from nnviz.jobs.worker import TrainingWorker
+from nnviz.models import architecture_for
 from nnviz.training import BatchEnd, EpochEnd, TrainConfig
-from nnviz.worker import DIVERGED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED, TrainingWorker, job_from_events
 
 SMALL_MLP = architecture_for("mlp", "mnist", hidden=[64])
 
@@ -184,7 +186,7 @@ def test_run_queue_positions_are_first_come_first_served():
 
 
 def test_max_runs_setting(monkeypatch):
-    from nnviz.run_queue import default_max_runs
+    from nnviz.jobs.queue import default_max_runs
     monkeypatch.setenv("NNVIZ_MAX_RUNS", "3")
     assert default_max_runs() == 3
     monkeypatch.setenv("NNVIZ_MAX_RUNS", "none")
@@ -202,15 +204,17 @@ def test_run_of_a_closed_tab_stops_itself(workers):
     assert snap.status == STOPPED and "tab" in snap.message
 
 
-def test_generic_event_generator_job(workers):
-    """Any generator of BatchEnd/EpochEnd can be a job (e.g. a linear head on fixed features)."""
-    def events():
+def test_any_job_callable_reports_its_events(workers):
+    """Any callable ``job(on_event, should_stop)`` that reports BatchEnd/EpochEnd can be a job (e.g.
+    a linear head on fixed features), and what it returns is the worker's result."""
+    def job(on_event, should_stop):
         for step in range(1, 1000):
-            yield BatchEnd(1, step, 999, 1.0 / step, 0.1, step, 100.0, step / 100)
+            on_event(BatchEnd(1, step, 999, 1.0 / step, 0.1, step, 100.0, step / 100))
             time.sleep(0.001)
-        yield EpochEnd(1, 0.1, 0.9, 0.1, 0.9, 1.0)
+        on_event(EpochEnd(1, 0.1, 0.9, 0.1, 0.9, 1.0))
+        return "done"
 
-    worker = TrainingWorker(job_from_events(events, result=lambda: "done")).start()
+    worker = TrainingWorker(job).start()
     workers.append(worker)
     assert worker.join(30) and worker.result == "done"
     snap = worker.snapshot()
@@ -264,8 +268,8 @@ def test_worker_thread_reuses_freed_memory_between_batches():
     import torch.nn.functional as F
 
     from nnviz.models import build_model
-    from nnviz.runs import QUICK_CNN
-    from nnviz.worker import keep_freed_memory
+    from nnviz.jobs.worker import keep_freed_memory
+    from nnviz.training import QUICK_CNN
 
     import platform
 

@@ -22,15 +22,15 @@ from nnviz import imagenet, transfer
 from nnviz.animals import AnimalClassifier, AnimalPrediction, grad_cam
 from nnviz.archives import ArchiveError, clear_folder, extract_zip
 from nnviz.images import ImageReadError
-from nnviz.run_queue import shared_queue
-from nnviz.worker import TrainingWorker
+from nnviz.jobs.live_run import POLL_S
+from nnviz.jobs.queue import shared_queue
+from nnviz.jobs.worker import TrainingWorker
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO_TYPES = [suffix[1:] for suffix in transfer.IMAGE_SUFFIXES]  # what the uploader accepts
 ANSWERS = "photos_answers"
 TRAINING = "photos_training"
 SUBMISSION = "photos_submission"
-POLL_S = 0.5
 
 
 def example_folder() -> Path | None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from nnviz.checkpoints import save_checkpoint, user_models_dir
 from nnviz.data import DATASETS, DatasetUnavailable
 from nnviz.models import ACTIVATIONS
-from nnviz.runs import QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES
-from nnviz.train_job import sized_for
-from nnviz.training import OPTIMIZERS, BatchEnd, Diverged, EpochEnd, TrainConfig
+from nnviz.models import sized_for
+from nnviz.training import (OPTIMIZERS, QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES, BatchEnd, Diverged, EpochEnd,
+                             TrainConfig, new_model, train_model)
 
 
 def register(sub) -> None:
@@ -75,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  step {event.step}/{event.total_steps} loss {event.loss:.4f} "
                   f"{event.samples_per_s:.0f} samples/s", flush=True)
 
-    from nnviz.runs import train_model
     try:
-        model, card = train_model(architecture, args.dataset, config, on_event=report)
+        model = new_model(architecture, config.seed)
+        card = train_model(model, architecture, args.dataset, config, on_event=report)
     except (DatasetUnavailable, ValueError, Diverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

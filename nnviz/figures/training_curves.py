@@ -8,6 +8,7 @@ chart as the run goes, and runs with different batch sizes line up.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import math
 from collections.abc import Sequence
@@ -138,7 +139,6 @@ def prediction_grid_html(pixels: np.ndarray, labels: Sequence[int], predicted: S
     HTML rather than a plotly figure: the tiles wrap to the column's width and the text never
     overlaps the images.
     """
-    import html
 
     cells = []
     pixels = np.asarray(pixels, dtype=np.uint8)
@@ -166,10 +166,23 @@ def prediction_grid_html(pixels: np.ndarray, labels: Sequence[int], predicted: S
             + "".join(cells) + "</div>")
 
 
+def answers_html(preview) -> str:
+    """The live prediction grid of a :class:`nnviz.jobs.live_run.Preview` with its heading and
+    legend, as one HTML fragment (a page updates one element per poll instead of three)."""
+    heading = (f"<p style='margin:0 0 0.6rem'><b>The network's answers now</b> — {preview.correct} of "
+               f"{len(preview.labels)} right</p>")
+    legend = ("<p style='margin:0.6rem 0 0;font-size:14px;color:rgba(49,51,63,0.6)'>"
+              + html.escape("Test images the network never trains on, one or two per class. Green: right; "
+                            "red: wrong, with the true class. The percentage is the softmax probability it "
+                            "gives its answer.") + "</p>")
+    return heading + prediction_grid_html(preview.pixels, preview.labels, preview.predicted, preview.confidence,
+                                          preview.classes) + legend
+
+
 def comparison_figure(runs: Sequence, height: int = 340) -> go.Figure:
     """Overlay runs: smoothed training loss (left) and test accuracy per epoch (right).
 
-    ``runs`` are :class:`nnviz.run_history.RunRecord` objects (``label``, ``steps``, ``smoothed``,
+    ``runs`` are :class:`nnviz.jobs.live_run.RunRecord` objects (``label``, ``steps``, ``smoothed``,
     ``steps_per_epoch``, ``epochs``).
     """
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,

@@ -1,38 +1,32 @@
 """Streamlit glue of the Train page: the settings widgets, this session's run, its history.
 
-Each session keeps its own :class:`~nnviz.worker.TrainingWorker` in ``st.session_state`` (so
-runs of different sessions never see each other); all sessions wait in the one server-wide
-:func:`~nnviz.run_queue.shared_queue`. A worker whose browser tab is gone (the session is no
-longer connected to the server) stops itself after a grace period.
+Each session keeps its own :class:`~nnviz.jobs.live_run.LiveRun` in ``st.session_state`` (so runs
+of different sessions never see each other); all sessions wait in the one server-wide
+:func:`~nnviz.jobs.queue.shared_queue`. A run whose browser tab is gone (the session is no longer
+connected to the server) stops itself after a grace period.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import streamlit as st
 
 from nnviz import data
 from nnviz.checkpoints import save_user_model, taken_model_names
-from nnviz.models import available_devices
-from nnviz.run_history import (OPTIMIZER_NAMES, RunRecord, chance_hint, describe_run,
-                               steps_per_epoch, train_set_size)
-from nnviz.run_queue import shared_queue, threads_per_run
-from nnviz.runs import QUICK_CNN, QUICK_CONFIG
-from nnviz.train_job import TrainJob, architecture_for
-from nnviz.training import TrainConfig
-from nnviz.worker import ENDED, TrainingWorker
+from nnviz.figures.training_curves import answers_html, batch_loss_figure, epoch_figure
+from nnviz.jobs import live_run
+from nnviz.jobs.live_run import (OPTIMIZER_NAMES, LiveRun, RunRecord, TrainJob, archive_if_ended, chance_hint,
+                                 default_model_name)
+from nnviz.jobs.metrics import DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, STOPPED
+from nnviz.jobs.queue import shared_queue, threads_per_run
+from nnviz.models import architecture_for, available_devices
+from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig
+from ui.live_chart import live_chart
 
 LIVE = "train_live"
 HISTORY = "train_history"
-KEEP_MODELS = 5  # past runs whose trained model stays in memory for saving
-KEEP_RUNS = 12
-# The live panel refreshes twice a second while a run is active ($NNVIZ_TRAIN_POLL_S to change it).
-POLL_S = float(os.environ.get("NNVIZ_TRAIN_POLL_S") or 0.5)
-# The answers on the test images are recomputed once a second: they change more slowly than the
-# loss, and a grid that has not changed since the last poll costs the browser nothing to redraw.
-PREVIEW_S = 1.0
+POLL_S = float(os.environ.get("NNVIZ_TRAIN_POLL_S") or live_run.POLL_S)
 CLIENT_GRACE_S = 30.0  # a closed tab's run stops after this long (a reload reconnects sooner)
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
@@ -40,19 +34,6 @@ BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 60_000)
 WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
 CHANNELS = (4, 8, 16, 32, 64, 128)
-
-
-@dataclass
-class LiveRun:
-    """This session's current (or last) run."""
-
-    number: int
-    worker: TrainingWorker
-    job: TrainJob
-    label: str
-    steps_per_epoch: int
-    archived: bool = False
-    shown: tuple[str, int] = ("", 0)  # (status, finished epochs) as the page last drew them
 
 
 def current_run() -> LiveRun | None:
@@ -78,35 +59,18 @@ def _client_alive_check():
 
 def start_run(architecture: dict, dataset: str, config: TrainConfig) -> LiveRun:
     """Start a run for this session (one at a time: the caller checks none is active)."""
-    job = TrainJob(architecture, dataset, config)
-    worker = TrainingWorker(job, queue=shared_queue(), preview=job.preview, preview_every_s=PREVIEW_S,
-                            client_alive=_client_alive_check(), client_grace_s=CLIENT_GRACE_S,
-                            name=f"nnviz-train-{id(job):x}")
-    number = len(history()) + 1 + (1 if current_run() and not current_run().archived else 0)
-    run = LiveRun(number, worker, job, describe_run(architecture, dataset, config),
-                  steps_per_epoch(dataset, config))
+    current = current_run()
+    number = len(history()) + 1 + (1 if current and not current.archived else 0)
+    run = LiveRun.start(number, TrainJob(architecture, dataset, config), queue=shared_queue(),
+                        client_alive=_client_alive_check(), client_grace_s=CLIENT_GRACE_S)
     st.session_state[LIVE] = run
-    worker.start()
     return run
 
 
-def archive_if_ended(run: LiveRun | None) -> RunRecord | None:
-    """Once ``run`` has ended, add it to the session's history (once) and return its record."""
-    if run is None or run.archived or run.worker.alive or run.worker.metrics.status not in ENDED:
-        return None
-    snap = run.worker.snapshot()
-    job = run.job
-    record = RunRecord(run.number, run.label, job.dataset, job.architecture, job.config.to_dict(), snap.status,
-                       snap.message, snap.steps, snap.smoothed, run.steps_per_epoch, snap.epochs,
-                       snap.epochs[-1].elapsed_s if snap.epochs else snap.last_batch.elapsed_s if snap.last_batch else 0.0,
-                       model=job.model if job.card is not None else None, card=job.card)
-    runs = history()
-    runs.append(record)
-    for old in runs[:-KEEP_MODELS]:
-        old.model = None  # free memory; the record keeps its curves
-    del runs[:-KEEP_RUNS]
-    run.archived = True
-    return record
+def archive(run: LiveRun | None) -> RunRecord | None:
+    """Add ``run`` to this session's history once it has ended (see
+    :func:`nnviz.jobs.live_run.archive_if_ended`)."""
+    return archive_if_ended(run, history())
 
 
 def save_run(record: RunRecord, name: str) -> str:
@@ -122,19 +86,14 @@ def save_run(record: RunRecord, name: str) -> str:
     return str(path)
 
 
-def default_model_name(record: RunRecord) -> str:
-    kind = record.architecture.get("kind", "net")
-    base = f"{record.dataset}-{kind}-run{record.number}"
-    taken, name, i = taken_model_names(), base, 2
-    while name in taken:
-        name, i = f"{base}-{i}", i + 1
-    return name
+def default_name(record: RunRecord) -> str:
+    return default_model_name(record, taken_model_names())
 
 
 def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
     """The run's settings as widgets; returns ``(architecture, dataset, config)``.
 
-    Defaults are the quick recipe (:data:`nnviz.runs.QUICK_CNN`, :data:`nnviz.runs.QUICK_CONFIG`).
+    Defaults are the quick recipe (:data:`nnviz.training.QUICK_CNN`, :data:`nnviz.training.QUICK_CONFIG`).
     """
     quick = QUICK_CONFIG
     c1, c2, c3 = st.columns(3, gap="large")
@@ -183,7 +142,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
         st.markdown("**Run**")
         epochs = st.number_input("Epochs", 1, 30, quick.epochs, key="train_epochs", disabled=disabled,
                                  help="Passes over the training images.")
-        n_max = train_set_size(dataset)
+        n_max = data.train_set_size(dataset)
         sizes = [s for s in TRAIN_SIZES if s < n_max] + [n_max]
         train_size = st.select_slider("Training images", sizes, value=n_max, key=f"train_n_{dataset}",
                                       format_func=lambda v: f"{v:,}" + (" (all)" if v == n_max else ""),
@@ -207,8 +166,6 @@ def show_run(run: LiveRun) -> None:
     page, outside the polling fragment: these change only when the run's status does, and the
     fragment then reruns the page (each element in the fragment costs the browser work at every
     poll, taken from the CPU the training needs)."""
-    from nnviz.worker import DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, STOPPED
-
     worker, config = run.worker, run.job.config
     snap = worker.snapshot()
     run.shown = (snap.status, len(snap.epochs))
@@ -255,13 +212,9 @@ def show_live(run: LiveRun | None, polling: bool, planned_epochs: int) -> None:
     messages change, the epoch chart gains its point, and a run that has ended unlocks the
     settings and offers to save its model.
     """
-    from nnviz.figures.training_curves import batch_loss_figure
-    from nnviz.worker import QUEUED
-    from ui.live_chart import live_chart
-
     snap = run.worker.snapshot() if run is not None else None
     if polling and not snap.active:
-        archive_if_ended(run)
+        archive(run)
         st.rerun()
     if polling and (snap.status, len(snap.epochs)) != run.shown:
         st.rerun()
@@ -303,23 +256,6 @@ def show_live(run: LiveRun | None, polling: bool, planned_epochs: int) -> None:
                        "the network answers a few test images, right or wrong, as it learns.")
 
 
-def answers_html(preview) -> str:
-    """The live prediction grid with its heading and legend, as one HTML element (one element to
-    update per poll instead of three)."""
-    import html
-
-    from nnviz.figures.training_curves import prediction_grid_html
-
-    heading = (f"<p style='margin:0 0 0.6rem'><b>The network's answers now</b> — {preview.correct} of "
-               f"{len(preview.labels)} right</p>")
-    legend = ("<p style='margin:0.6rem 0 0;font-size:14px;color:rgba(49,51,63,0.6)'>"
-              + html.escape("Test images the network never trains on, one or two per class. Green: right; "
-                            "red: wrong, with the true class. The percentage is the softmax probability it "
-                            "gives its answer.") + "</p>")
-    return heading + prediction_grid_html(preview.pixels, preview.labels, preview.predicted, preview.confidence,
-                                          preview.classes) + legend
-
-
 def show_epochs(run: LiveRun | None, planned_epochs: int) -> None:
     """The per-epoch chart of ``run`` (empty before any run, its x axis ``planned_epochs`` long).
 
@@ -327,9 +263,6 @@ def show_epochs(run: LiveRun | None, planned_epochs: int) -> None:
     reruns the page. A live chart, so that the new point is drawn into the chart already there
     (st.plotly_chart would build a new one: half a second of the browser's CPU, while it trains).
     """
-    from nnviz.figures.training_curves import epoch_figure
-    from ui.live_chart import live_chart
-
     if run is None:
         figure = epoch_figure([], planned_epochs)
     else:

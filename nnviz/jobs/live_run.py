@@ -1,0 +1,266 @@
+"""One live training run of an image classifier, and the runs a session keeps to compare.
+
+* :class:`TrainJob` — a job for :class:`~nnviz.jobs.worker.TrainingWorker`: it builds its network,
+  trains it with :func:`nnviz.training.train_model` (the same code as ``python -m nnviz train``)
+  and can show the network's current answers on a few fixed test images (:meth:`TrainJob.preview`),
+  so a student sees predictions change as the network learns.
+* :class:`LiveRun` — a session's current run: its number, worker, job and label.
+* :class:`RunRecord` — a frozen summary of an ended run (:func:`record_of`), which can keep the
+  trained model (a few MB) so the run can still be saved after newer runs were made.
+
+Nothing here knows Streamlit: ``ui/train_panel.py`` keeps these objects in a session's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnviz import data
+from nnviz.jobs.metrics import ENDED
+from nnviz.jobs.worker import TrainingWorker
+from nnviz.training import EpochEnd, TrainConfig, new_model, train_model
+
+# About a dozen test images to watch: one per class for 10 classes, two per class for 6.
+PREVIEW_IMAGES = 12
+# A page redraws a live run twice a second (the Train page's $NNVIZ_TRAIN_POLL_S changes it). The
+# answers on the test images are recomputed once a second: they change more slowly than the loss,
+# and a grid that has not changed since the last poll costs the browser nothing to redraw.
+POLL_S = 0.5
+PREVIEW_S = 1.0
+KEEP_MODELS = 5  # past runs whose trained model stays in memory for saving
+KEEP_RUNS = 12
+OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+
+
+def preview_indices(labels: torch.Tensor, n_classes: int, total: int = PREVIEW_IMAGES) -> list[int]:
+    """Indices of the first ``total // n_classes`` (at least 1) test images of each class, in class
+    order: a fixed, balanced handful to watch (10 for the 10 MNIST digits, 12 for 6 animals)."""
+    per_class = max(1, total // n_classes)
+    picked = []
+    for k in range(n_classes):
+        picked += (labels == k).nonzero().flatten()[:per_class].tolist()
+    return picked
+
+
+@dataclass
+class Preview:
+    """The network's current answers on the preview images.
+
+    Attributes:
+        pixels: ``(K, H, W, 3)`` uint8 RGB of the images (grey digits repeated on 3 channels).
+        labels: ``(K,)`` true class indices.
+        predicted: ``(K,)`` predicted class indices (argmax of the logits).
+        confidence: ``(K,)`` softmax probability of the predicted class, in [0, 1].
+        classes: class names.
+    """
+
+    pixels: np.ndarray
+    labels: np.ndarray
+    predicted: np.ndarray
+    confidence: np.ndarray
+    classes: tuple[str, ...]
+
+    @property
+    def correct(self) -> int:
+        return int((self.predicted == self.labels).sum())
+
+
+@dataclass
+class TrainJob:
+    """Train ``architecture`` on ``dataset`` with ``config``; a job for the training worker.
+
+    Call it as ``job(on_event, should_stop)`` (the worker does). ``model`` is set as soon as the
+    job has built its network, so a stopped or diverged run still has it; afterwards ``model`` and
+    ``card`` hold the trained network (on the CPU, eval mode) and its model card.
+    """
+
+    architecture: dict
+    dataset: str
+    config: TrainConfig
+    model: nn.Module | None = None
+    card: dict | None = None
+    _preview_x: torch.Tensor | None = field(default=None, repr=False)
+    _preview: Preview | None = field(default=None, repr=False)
+
+    def __call__(self, on_event, should_stop):
+        self._prepare_preview()
+        self.model = new_model(self.architecture, self.config.seed)
+        card = train_model(self.model, self.architecture, self.dataset, self.config, on_event, should_stop)
+        self.model, self.card = self.model.cpu(), card
+        return self.model, card
+
+    def _prepare_preview(self) -> None:
+        images, labels = data.load_tensors(self.dataset, train=False)
+        info = data.dataset_info(self.dataset)
+        idx = preview_indices(labels, len(info.classes))
+        self._preview_x = images[idx]
+        pixels = (data.raw_pixels(images[idx], self.dataset) * 255).round().to(torch.uint8)
+        pixels = pixels.permute(0, 2, 3, 1).numpy()
+        if pixels.shape[-1] == 1:
+            pixels = np.repeat(pixels, 3, axis=-1)
+        k = len(idx)
+        self._preview = Preview(pixels, labels[idx].numpy(), np.zeros(k, dtype=np.int64), np.zeros(k), info.classes)
+
+    @torch.no_grad()
+    def preview(self) -> Preview | None:
+        """The model's answers on the preview images right now (None before training starts).
+
+        Called from the training thread between batches; the model's train/eval mode is restored.
+        """
+        model, x, base = self.model, self._preview_x, self._preview
+        if model is None or x is None or base is None:
+            return None
+        was_training = model.training
+        model.eval()
+        try:
+            device = next(model.parameters()).device
+            probs = torch.softmax(model(x.to(device)).float(), 1).cpu()
+        finally:
+            model.train(was_training)
+        confidence, predicted = probs.max(1)
+        return Preview(base.pixels, base.labels, predicted.numpy(), confidence.numpy(), base.classes)
+
+
+def describe_architecture(architecture: dict) -> str:
+    """Short name of a network: ``CNN 16→32 ch`` or ``MLP 512-256 relu``."""
+    if architecture.get("kind") == "cnn":
+        c1, c2 = architecture.get("channels", (32, 64))
+        return f"CNN {c1}→{c2} ch"
+    hidden = "-".join(str(w) for w in architecture.get("hidden", ())) or "no hidden layer"
+    return f"MLP {hidden} {architecture.get('activation', 'relu')}"
+
+
+def describe_run(architecture: dict, dataset: str, config: TrainConfig | dict) -> str:
+    """One line naming a run: network, optimiser, learning rate, batch size, data."""
+    c = config.to_dict() if isinstance(config, TrainConfig) else dict(config)
+    size = f", {c['train_size']:,} images" if c.get("train_size") else ""
+    return (f"{describe_architecture(architecture)} · {OPTIMIZER_NAMES.get(c['optimizer'], c['optimizer'])} "
+            f"lr {c['learning_rate']:g} · batch {c['batch_size']} · {data.dataset_info(dataset).name}{size}")
+
+
+@dataclass
+class LiveRun:
+    """A session's current (or last) run: ``number`` (1, 2, … in the session), its ``worker`` and
+    ``job``, a one-line ``label``; ``archived`` once its :class:`RunRecord` is in the history;
+    ``shown`` is the (status, finished epochs) a page last drew, to know when to redraw."""
+
+    number: int
+    worker: TrainingWorker
+    job: TrainJob
+    label: str
+    steps_per_epoch: int
+    archived: bool = False
+    shown: tuple[str, int] = ("", 0)
+
+    @classmethod
+    def start(cls, number: int, job: TrainJob, **worker_options) -> LiveRun:
+        """Start ``job`` in a new :class:`TrainingWorker` (``worker_options`` are its keyword
+        arguments: queue, client check …) and return the run."""
+        worker = TrainingWorker(job, preview=job.preview, preview_every_s=PREVIEW_S,
+                                name=f"nnviz-train-{id(job):x}", **worker_options)
+        steps = job.config.steps_per_epoch(data.train_set_size(job.dataset))
+        run = cls(number, worker, job, describe_run(job.architecture, job.dataset, job.config), steps)
+        worker.start()
+        return run
+
+    @property
+    def ended(self) -> bool:
+        return not self.worker.alive and self.worker.metrics.status in ENDED
+
+
+@dataclass
+class RunRecord:
+    """A finished, stopped, diverged or failed run of a session.
+
+    Attributes:
+        number: 1, 2, … in the order the session started them.
+        steps, smoothed: batch steps and the smoothed training loss (nats), for overlaying.
+        steps_per_epoch: batches per epoch (x axis in epochs).
+        epochs: the :class:`EpochEnd` of each completed epoch.
+        model, card: the trained network (CPU) and its model card, or None (failed runs).
+        saved_as: the name it was saved under, once saved.
+    """
+
+    number: int
+    label: str
+    dataset: str
+    architecture: dict
+    config: dict
+    status: str
+    message: str
+    steps: tuple[int, ...]
+    smoothed: tuple[float, ...]
+    steps_per_epoch: int
+    epochs: tuple[EpochEnd, ...]
+    elapsed_s: float
+    model: Any = field(default=None, repr=False)
+    card: dict | None = field(default=None, repr=False)
+    saved_as: str | None = None
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.epochs[-1].test_accuracy if self.epochs else None
+
+    def row(self) -> dict:
+        """One row of the session's run table."""
+        acc = self.test_accuracy
+        return {"run": f"#{self.number}", "network and recipe": self.label,
+                "epochs": f"{len(self.epochs)} / {self.config['epochs']}",
+                "test accuracy": f"{acc:.2%}" if acc is not None else "—",
+                "time": f"{self.elapsed_s:.0f} s", "status": self.status,
+                "saved as": self.saved_as or ""}
+
+
+def archive_if_ended(run: LiveRun | None, history: list[RunRecord]) -> RunRecord | None:
+    """Once ``run`` has ended, append its :class:`RunRecord` to ``history`` (once) and return it.
+
+    Only the last :data:`KEEP_MODELS` records keep their trained model, and ``history`` keeps
+    the last :data:`KEEP_RUNS` records: a long session's memory stays bounded.
+    """
+    if run is None or run.archived or not run.ended:
+        return None
+    snap, job = run.worker.snapshot(), run.job
+    elapsed = snap.epochs[-1].elapsed_s if snap.epochs else snap.last_batch.elapsed_s if snap.last_batch else 0.0
+    record = RunRecord(run.number, run.label, job.dataset, job.architecture, job.config.to_dict(), snap.status,
+                       snap.message, snap.steps, snap.smoothed, run.steps_per_epoch, snap.epochs, elapsed,
+                       model=job.model if job.card is not None else None, card=job.card)
+    history.append(record)
+    for old in history[:-KEEP_MODELS]:
+        old.model = None  # free memory; the record keeps its curves
+    del history[:-KEEP_RUNS]
+    run.archived = True
+    return record
+
+
+def default_model_name(record: RunRecord, taken: set[str]) -> str:
+    """``<dataset>-<kind>-run<number>``, with ``-2``, ``-3`` … added until it is not in ``taken``."""
+    base = f"{record.dataset}-{record.architecture.get('kind', 'net')}-run{record.number}"
+    name, i = base, 2
+    while name in taken:
+        name, i = f"{base}-{i}", i + 1
+    return name
+
+
+def chance_hint(epochs: tuple[EpochEnd, ...] | list[EpochEnd], n_classes: int, learning_rate: float) -> str | None:
+    """A plain-words hint when a run ended no better than guessing, else None.
+
+    "Guessing" is a last test accuracy below 1.5 / ``n_classes`` (10 % is chance for 10 classes).
+    A finite loss with chance accuracy usually means the updates were so large that the ReLU
+    units died (they output 0 for every image, so no gradient flows), or so small that nothing
+    was learned yet.
+    """
+    if not epochs or epochs[-1].test_accuracy >= 1.5 / n_classes:
+        return None
+    acc = epochs[-1].test_accuracy
+    if learning_rate >= 0.1:
+        return (f"The network is only guessing: {acc:.1%} right is what picking one of {n_classes} classes at "
+                f"random gives. A learning rate of {learning_rate:g} is so large that the first updates threw "
+                "the weights far off: many ReLU units now output 0 for every image and stop learning. "
+                f"Try a learning rate 10 to 100 times smaller, e.g. {learning_rate / 30:.2g}.")
+    return (f"The network is only guessing: {acc:.1%} right is about chance for {n_classes} classes. "
+            "It has not learned yet: try more epochs or a larger learning rate.")
