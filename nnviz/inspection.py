@@ -223,3 +223,10 @@ def inspect(model: nn.Module, inputs: torch.Tensor, image: np.ndarray | None = N
         sal = np.zeros(inputs.shape[-2:], np.float32)
     return Inspection(inputs, np.asarray(image, np.float32), OrderedDict((k, v[0]) for k, v in acts.items()),
                       logits.cpu().numpy(), probabilities.cpu().numpy(), predicted, target, cam, layer, sal)
+
+
+def most_active_units(inspection: Inspection, layer: str, count: int) -> list[int]:
+    """Indices of the ``count`` units of ``layer`` with the largest activation for this input,
+    largest first (ties in unit order): the units worth looking at first."""
+    values = inspection.activations[layer].flatten().numpy()
+    return [int(i) for i in np.argsort(-values, kind="stable")[:count]]

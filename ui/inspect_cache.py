@@ -1,8 +1,9 @@
 """Server-wide caches for the Inspect page: the test set, each model's test report and embedding.
 
-``st.cache_resource`` shares these between all sessions; they are computed once per model (the
-key includes the card's ``weights_sha256``, so a retrained model is recomputed) and only read
-afterwards.
+The test set and embeddings are shared between all sessions by ``st.cache_resource``, the test
+report by :func:`nnviz.evaluation.test_report`'s own cache (one cache each). All are computed once
+per model (keyed by the card's ``weights_sha256``, so a retrained model is recomputed) and only
+read afterwards.
 """
 
 from __future__ import annotations
@@ -33,15 +34,13 @@ def _sha(name: str) -> str:
     return str(digit_classifier(name).card.get("weights_sha256", name))
 
 
-@st.cache_resource(show_spinner="Classifying the 10,000 test images (once per network)…")
-def _report(name: str, sha: str):
-    images, labels, _ = test_set()
-    return compute_report(digit_classifier(name).model, images, labels, key=sha)
-
-
 def test_report(name: str):
-    """The :class:`nnviz.evaluation.TestReport` of model ``name`` on the 10,000 test images."""
-    return _report(name, _sha(name))
+    """The :class:`nnviz.evaluation.TestReport` of model ``name`` on the 10,000 test images,
+    computed once per weights (cached by :func:`nnviz.evaluation.test_report`, keyed by the card's
+    ``weights_sha256``; the spinner shows only while it computes)."""
+    images, labels, _ = test_set()
+    with st.spinner("Classifying the 10,000 test images (once per network)…"):
+        return compute_report(digit_classifier(name).model, images, labels, key=_sha(name))
 
 
 @st.cache_resource(show_spinner="Projecting the features to 2-D (once per network and method)…")
