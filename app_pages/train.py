@@ -3,6 +3,7 @@
 import streamlit as st
 
 from nnviz.figures.training_curves import comparison_figure
+from nnviz.jobs.live_run import overlay_labels
 from ui import train_panel
 
 st.title("Train a network")
@@ -17,6 +18,8 @@ active = run is not None and run.worker.snapshot().active
 with st.expander("Settings" + (" (locked while the run is active)" if active else ""), expanded=run is None,
                  icon=":material/tune:"):
     architecture, dataset, config = train_panel.settings(disabled=active)
+with st.expander("The code behind this run: a PyTorch script", icon=":material/code:"):
+    train_panel.show_code(architecture, dataset, config)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=active, key="train_start"):
     train_panel.start_run(architecture, dataset, config)
     st.rerun()  # redraw with the settings locked and the live panel polling
@@ -58,10 +61,12 @@ if last is not None and last.model is not None and not active:
 if runs:
     st.subheader("Your runs")
     st.dataframe([r.row() for r in reversed(runs)], hide_index=True, width="stretch")
+    train_panel.replay_controls(runs, disabled=active)
     labels = {r.number: f"#{r.number} {r.label}" for r in runs}
     chosen = st.multiselect("Overlay the curves of", list(labels), format_func=labels.get, max_selections=4,
                             default=[r.number for r in runs[-2:]], key=f"train_compare_{len(runs)}",
                             help="For example a learning rate of 0.1 against 0.01, or an MLP against a CNN.")
     if chosen:
-        st.plotly_chart(comparison_figure([r for r in runs if r.number in chosen]), width="stretch",
+        compared = [r for r in runs if r.number in chosen]
+        st.plotly_chart(comparison_figure(compared, labels=overlay_labels(compared)), width="stretch",
                         config={"displayModeBar": False})

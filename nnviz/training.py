@@ -28,11 +28,14 @@ from torch import nn
 
 from nnviz import data
 from nnviz.augment import augment_batch
+from nnviz.divergence import (BLOWUP_BATCHES, BLOWUP_FACTOR, DEAD_FRACTION, Diverged, dead_relu_fraction,
+                              divergence_message, stuck_message)
 from nnviz.models import build_model, count_parameters, pick_device
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("onecycle", "constant")
 MIN_ONECYCLE_STEPS = 8
+
 
 
 @dataclass
@@ -124,10 +127,6 @@ class TrainResult:
     stopped_early: bool = False
 
 
-class Diverged(RuntimeError):
-    """The loss became NaN or infinite; the message says why in plain words and suggests a fix."""
-
-
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """The optimizer named by ``config.optimizer`` over ``model``'s parameters."""
     params, lr, wd = model.parameters(), config.learning_rate, config.weight_decay
@@ -196,7 +195,8 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
 
     Raises:
         ValueError: invalid config (see :meth:`TrainConfig.validate`).
-        Diverged: the loss became NaN or infinite.
+        Diverged: the loss became NaN or infinite or blew up (see :mod:`nnviz.divergence`), or
+            after an epoch at chance most ReLU units are dead.
     """
     config.validate()
     stop = should_stop or (lambda: False)
@@ -213,7 +213,7 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
     model.to(device)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, total_steps)
-    start, step, seen = time.perf_counter(), 0, 0
+    start, step, seen, blown = time.perf_counter(), 0, 0, 0
     for epoch in range(1, config.epochs + 1):
         model.train()
         order = torch.randperm(n, generator=generator)
@@ -228,8 +228,9 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                raise Diverged(divergence_message(loss_value, config, epoch, step + 1))
+            blown = blown + 1 if loss_value > BLOWUP_FACTOR * math.log(logits.shape[1]) else 0
+            if not math.isfinite(loss_value) or blown >= BLOWUP_BATCHES:
+                raise Diverged(divergence_message(loss_value, config, epoch, step + 1, logits.shape[1]))
             loss.backward()
             optimizer.step()
             lr = optimizer.param_groups[0]["lr"]
@@ -251,6 +252,11 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
             return
         yield EpochEnd(epoch, loss_sum / count, correct / count, test_loss, test_accuracy,
                        time.perf_counter() - start)
+        n_classes = logits.shape[1]
+        if test_accuracy < 1.5 / n_classes:
+            dead = dead_relu_fraction(model, test[0][:500])
+            if dead >= DEAD_FRACTION:
+                raise Diverged(stuck_message(dead, test_accuracy, n_classes, config))
 
 
 def run_fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.Tensor],
@@ -273,15 +279,6 @@ def run_fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, to
         result.elapsed_s = time.perf_counter() - start
         result.stopped_early = len(result.epochs) < config.epochs
     return result
-
-
-def divergence_message(loss: float, config: TrainConfig, epoch: int, step: int) -> str:
-    """A plain-words explanation of a NaN/infinite loss, with a suggested fix."""
-    lower = config.learning_rate / 10
-    return (f"Training stopped: the loss became {'NaN' if math.isnan(loss) else 'infinite'} at step {step} "
-            f"(epoch {epoch}). The weights grew out of control, which almost always means the learning "
-            f"rate ({config.learning_rate:g}) is too high for this model and optimizer. "
-            f"Try a smaller learning rate, e.g. {lower:g}.")
 
 
 # The recipes of the shipped checkpoints in trained/. Chosen for the 2-core CPU: the CNN is the

@@ -16,20 +16,24 @@ from nnviz import data
 from nnviz.checkpoints import save_user_model, taken_model_names
 from nnviz.figures.training_curves import answers_html, batch_loss_figure, epoch_figure
 from nnviz.jobs import live_run
-from nnviz.jobs.live_run import (OPTIMIZER_NAMES, LiveRun, RunRecord, TrainJob, archive_if_ended, chance_hint,
-                                 default_model_name)
-from nnviz.jobs.metrics import DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, STOPPED
+from nnviz.codegen import standalone_script
+from nnviz.jobs.live_run import (OPTIMIZER_NAMES, LiveRun, RunRecord, TrainJob, archive_if_ended,
+                                 default_model_name, describe_run, verdict)
+from nnviz.jobs.metrics import PAUSED, QUEUED, STOPPED
 from nnviz.jobs.queue import shared_queue, threads_per_run
 from nnviz.models import architecture_for, available_devices
+from nnviz.divergence import LEARNING_RATES
 from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig
 from ui.live_chart import live_chart
 
 LIVE = "train_live"
 HISTORY = "train_history"
 POLL_S = float(os.environ.get("NNVIZ_TRAIN_POLL_S") or live_run.POLL_S)
+# How a verdict looks: st.success/info/warning/error by its level, an icon by level (and status).
+VERDICT_STYLE = {"success": (st.success, ":material/check_circle:"), "info": (st.info, ":material/pause:"),
+                 "warning": (st.warning, ":material/casino:"), "error": (st.error, ":material/error:")}
 CLIENT_GRACE_S = 30.0  # a closed tab's run stops after this long (a reload reconnects sooner)
 
-LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 60_000)
 WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
@@ -161,6 +165,47 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
     return architecture, dataset, config
 
 
+def load_settings(record: RunRecord) -> None:
+    """Put ``record``'s settings into the settings widgets (a button's callback, so it runs before
+    they are drawn). With the same seed the next run starts from the same weights and sees the
+    images in the same order: change one setting, and the comparison is fair."""
+    arch, c, state = record.architecture, record.config, st.session_state
+    state["train_dataset"], state["train_kind"] = record.dataset, arch["kind"]
+    if arch["kind"] == "cnn":
+        state["train_c1"], state["train_c2"] = arch["channels"]
+    else:
+        hidden = arch.get("hidden", [])
+        state["train_layers"], state["train_width"] = len(hidden), hidden[0] if hidden else 256
+        state["train_act"] = arch.get("activation", "relu")
+    state["train_opt"], state["train_lr"], state["train_bs"] = c["optimizer"], c["learning_rate"], c["batch_size"]
+    state["train_sched"], state["train_epochs"] = c["schedule"] == "onecycle", c["epochs"]
+    state[f"train_n_{record.dataset}"] = c["train_size"] or data.train_set_size(record.dataset)
+    state["train_seed"] = c["seed"]
+
+
+def replay_controls(runs: list[RunRecord], disabled: bool) -> None:
+    """Pick an earlier run and load its settings, to replay it with one change."""
+    by_number = {r.number: r for r in runs}
+    a, b = st.columns([3, 1], vertical_alignment="bottom")
+    number = a.selectbox("Replay a run with one change", list(reversed(by_number)), key="train_replay_pick",
+                         format_func=lambda n: f"#{n} {by_number[n].label}", disabled=disabled)
+    b.button("Load its settings", icon=":material/replay:", key="train_replay", disabled=disabled,
+             on_click=load_settings, args=(by_number[number],), width="stretch")
+    st.caption("The same seed gives the same starting weights and the same order of images: change one "
+               "setting, press **Start training**, and compare the two runs below.")
+
+
+def show_code(architecture: dict, dataset: str, config: TrainConfig) -> None:
+    """The standalone script of these settings (:func:`nnviz.codegen.standalone_script`), to read
+    and to download."""
+    script = standalone_script(architecture, dataset, config, describe_run(architecture, dataset, config))
+    st.caption("The same network, data and recipe in plain PyTorch — the model, the loop, the test — to run "
+               "outside the app or paste into a notebook. Same seed: same starting weights, same order of images.")
+    st.download_button("Download train_nnviz.py", script, "train_nnviz.py", "text/x-python",
+                       icon=":material/download:", key="train_code_download")
+    st.code(script, language="python", line_numbers=True)
+
+
 def show_run(run: LiveRun) -> None:
     """Title, controls and how the run stands (paused, finished, stopped, diverged). Drawn by the
     page, outside the polling fragment: these change only when the run's status does, and the
@@ -183,21 +228,11 @@ def show_run(run: LiveRun) -> None:
         # st.progress eases its bar into each new value, repainting for a fraction of a second at
         # every update; twice a second that cost the browser 0.05 core. Jump instead.
         st.html("<style>[data-testid='stProgress'] * { transition: none !important; }</style>")
-    if snap.status == PAUSED:
-        st.info("Paused. The network keeps its weights; **Resume** carries on from here.", icon=":material/pause:")
-    elif snap.status == FINISHED:
-        acc = snap.epochs[-1].test_accuracy if snap.epochs else None
-        st.success(f"Finished in {snap.epochs[-1].elapsed_s:.1f} s: the network now classifies **{acc:.2%}** of "
-                   "the test images correctly — images it never saw during training." if acc is not None
-                   else "Finished.", icon=":material/check_circle:")
-    elif snap.status == STOPPED:
-        st.warning(snap.message, icon=":material/stop_circle:")
-    elif snap.status in (DIVERGED, FAILED):
-        st.error(snap.message, icon=":material/error:")
-    hint = None if snap.active else chance_hint(snap.epochs, len(data.dataset_info(run.job.dataset).classes),
-                                                config.learning_rate)
-    if hint:
-        st.warning(hint, icon=":material/casino:")
+    said = verdict(snap.status, snap.message, snap.epochs, len(data.dataset_info(run.job.dataset).classes),
+                   config.learning_rate)
+    if said is not None:
+        show, icon = VERDICT_STYLE[said.level]
+        show(said.text, icon=":material/stop_circle:" if snap.status == STOPPED else icon)
 
 
 def show_live(run: LiveRun | None, polling: bool, planned_epochs: int) -> None:

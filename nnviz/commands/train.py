@@ -10,8 +10,9 @@ from nnviz.checkpoints import save_checkpoint, user_models_dir
 from nnviz.data import DATASETS, DatasetUnavailable
 from nnviz.models import ACTIVATIONS
 from nnviz.models import sized_for
-from nnviz.training import (OPTIMIZERS, QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES, BatchEnd, Diverged, EpochEnd,
-                             TrainConfig, new_model, train_model)
+from nnviz.divergence import Diverged
+from nnviz.training import (OPTIMIZERS, QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES, BatchEnd, EpochEnd, TrainConfig,
+                             new_model, train_model)
 
 
 def register(sub) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 from nnviz import transfer
 from nnviz.archives import ArchiveError, extract_zip
 from nnviz.checkpoints import CheckpointError, save_checkpoint, user_models_dir
-from nnviz.training import Diverged, EpochEnd
+from nnviz.divergence import Diverged
+from nnviz.training import EpochEnd
 
 
 def register(sub) -> None:

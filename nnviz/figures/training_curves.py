@@ -36,6 +36,21 @@ def _thin(*columns: Sequence, limit: int = MAX_POINTS) -> list[np.ndarray]:
     return [a[idx] for a in arrays]
 
 
+def log_axis(*series: Sequence[float], low: float = 0.01, high: float = 3.0) -> dict:
+    """A logarithmic loss axis that covers every finite positive value of ``series`` and at least
+    ``low``–``high`` nats (a fresh 10-class network starts at ln 10 ≈ 2.3): ``range`` in log10
+    units and ``tickvals``. A run whose loss blows up to 10⁴ keeps its whole curve in view instead
+    of running off the top of a fixed axis; with more than 5 decades only powers of ten are ticked.
+    """
+    values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series]) if series else np.zeros(0)
+    values = values[np.isfinite(values) & (values > 0)]
+    lo = min(low, float(values.min())) if len(values) else low
+    hi = max(high, float(values.max())) if len(values) else high
+    lo, hi = math.log10(lo / 1.3), math.log10(hi * 1.3)
+    ticks = LOG_TICKS if hi - lo <= 5 else tuple(10.0 ** k for k in range(math.floor(lo), math.ceil(hi) + 1))
+    return {"type": "log", "range": [lo, hi], "tickvals": ticks}
+
+
 def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: Sequence[float],
                       steps_per_epoch: int, epochs: int, height: int = 300) -> go.Figure:
     """The loss of every batch (grey) and its moving average (blue) against the epoch.
@@ -47,7 +62,8 @@ def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: S
         epochs: planned epochs, the x axis's extent.
 
     The y axis is logarithmic: a loss falling from 2.3 (a guess among 10 classes, ln 10) to 0.02
-    would be a flat line after the first few batches on a linear axis.
+    would be a flat line after the first few batches on a linear axis. Its range grows with the
+    data (:func:`log_axis`), so an exploding run stays readable.
     """
     x, raw, smooth = _thin(np.asarray(steps, dtype=float) / max(steps_per_epoch, 1), losses, smoothed)
     fig = go.Figure([
@@ -60,9 +76,8 @@ def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: S
         title=dict(text="Training loss per batch", x=0, xanchor="left"), height=height,
         margin=dict(l=55, r=10, t=40, b=40), legend=dict(orientation="h", x=1, xanchor="right", y=1.12),
         xaxis=dict(title="epoch", range=[0, max(epochs, 1)]),
-        yaxis=dict(title="cross-entropy loss (log scale)", type="log", tickvals=LOG_TICKS), uirevision="batch-loss")
+        yaxis=dict(title="cross-entropy loss (log scale)", **log_axis(raw, smooth)), uirevision="batch-loss")
     if len(x) == 0:
-        fig.update_yaxes(range=[math.log10(0.01), math.log10(3)])  # a log axis needs a range to show ticks
         fig.add_annotation(text="the loss of every batch appears here while the network trains", x=0.5, y=0.5,
                            xref="paper", yref="paper", showarrow=False, font=dict(color="#868E96"))
     return fig
@@ -179,27 +194,36 @@ def answers_html(preview) -> str:
                                           preview.classes) + legend
 
 
-def comparison_figure(runs: Sequence, height: int = 340) -> go.Figure:
+def comparison_figure(runs: Sequence, height: int = 340, labels: Sequence[str] | None = None) -> go.Figure:
     """Overlay runs: smoothed training loss (left) and test accuracy per epoch (right).
 
     ``runs`` are :class:`nnviz.jobs.live_run.RunRecord` objects (``label``, ``steps``, ``smoothed``,
-    ``steps_per_epoch``, ``epochs``).
+    ``steps_per_epoch``, ``epochs``); ``labels`` name them in the legend (default: their
+    ``label``; :func:`nnviz.jobs.live_run.overlay_labels` names each by number and the settings
+    that differ). Both axes cover the data of every run and stay sensible when a run failed before
+    its first batch or epoch: the loss axis grows with the data (:func:`log_axis`), the accuracy
+    axis spans the accuracies shown (0–100 % when there are none).
     """
+    labels = list(labels) if labels is not None else [run.label for run in runs]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=("Training loss (smoothed, log scale)", "Test accuracy after each epoch"))
-    for i, run in enumerate(runs):
+    for i, (run, label) in enumerate(zip(runs, labels)):
         color = RUN_COLORS[i % len(RUN_COLORS)]
         x, y = _thin(np.asarray(run.steps, dtype=float) / max(run.steps_per_epoch, 1), run.smoothed)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=run.label, legendgroup=str(i),
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, legendgroup=str(i),
                                  line=dict(color=color, width=2.5),
                                  hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>"), 1, 1)
         fig.add_trace(go.Scatter(x=[e.epoch for e in run.epochs], y=[e.test_accuracy for e in run.epochs],
-                                 mode="lines+markers", name=run.label, legendgroup=str(i), showlegend=False,
+                                 mode="lines+markers", name=label, legendgroup=str(i), showlegend=False,
                                  line=dict(color=color, width=2.5),
                                  hovertemplate="epoch %{x}: %{y:.2%}<extra></extra>"), 1, 2)
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
-    fig.update_yaxes(type="log", title_text="loss", tickvals=LOG_TICKS, row=1, col=1)
-    fig.update_yaxes(tickformat=".1%", title_text="accuracy", row=1, col=2)
+    accuracies = [e.test_accuracy for run in runs for e in run.epochs]
+    longest = max([len(run.epochs) for run in runs] + [run.steps[-1] / max(run.steps_per_epoch, 1)
+                                                       for run in runs if run.steps] + [1])
+    fig.update_xaxes(title_text="epoch", range=[0, longest + 0.2])
+    fig.update_yaxes(title_text="loss", **log_axis(*[run.smoothed for run in runs]), row=1, col=1)
+    fig.update_yaxes(tickformat=".1%", title_text="accuracy", row=1, col=2,
+                     range=[max(0.0, min(accuracies) - 0.02), 1.0] if accuracies else [0.0, 1.0])
     fig.update_layout(height=height, margin=dict(l=55, r=10, t=40, b=40),
                       legend=dict(orientation="h", y=-0.22, x=0))
     return fig

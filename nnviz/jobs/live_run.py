@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from nnviz import data
-from nnviz.jobs.metrics import ENDED
+from nnviz.divergence import LEARNING_RATES, smaller_learning_rate
+from nnviz.jobs.metrics import DIVERGED, ENDED, FAILED, FINISHED, PAUSED, STOPPED
 from nnviz.jobs.worker import TrainingWorker
 from nnviz.training import EpochEnd, TrainConfig, new_model, train_model
 
@@ -216,6 +217,27 @@ class RunRecord:
                 "saved as": self.saved_as or ""}
 
 
+def run_settings(record: RunRecord) -> dict[str, str]:
+    """The settings of a run, each as words: ``{"network": "CNN 16→32 ch", "lr": "lr 0.1", …}``."""
+    c = record.config
+    return {"data": data.dataset_info(record.dataset).name, "network": describe_architecture(record.architecture),
+            "optimizer": OPTIMIZER_NAMES.get(c["optimizer"], c["optimizer"]), "lr": f"lr {c['learning_rate']:g}",
+            "schedule": "one-cycle" if c.get("schedule") == "onecycle" else "constant rate",
+            "batch": f"batch {c['batch_size']}", "epochs": f"{c['epochs']} epochs",
+            "images": f"{c['train_size']:,} images" if c.get("train_size") else "all images",
+            "seed": f"seed {c['seed']}"}
+
+
+def overlay_labels(records: list[RunRecord]) -> list[str]:
+    """A legend label per run: its number and the settings that differ between the runs shown
+    (``"#3 · lr 0.1"``), so each label is unique and says what the comparison is about; runs with
+    the same settings are told apart by number (``"#2 · same settings"``)."""
+    settings = [run_settings(r) for r in records]
+    differ = [k for k in (settings[0] if settings else {}) if len({s[k] for s in settings}) > 1]
+    return [f"#{r.number} · " + (" · ".join(s[k] for k in differ) if differ else "same settings")
+            for r, s in zip(records, settings)]
+
+
 def archive_if_ended(run: LiveRun | None, history: list[RunRecord]) -> RunRecord | None:
     """Once ``run`` has ended, append its :class:`RunRecord` to ``history`` (once) and return it.
 
@@ -246,21 +268,55 @@ def default_model_name(record: RunRecord, taken: set[str]) -> str:
     return name
 
 
-def chance_hint(epochs: tuple[EpochEnd, ...] | list[EpochEnd], n_classes: int, learning_rate: float) -> str | None:
-    """A plain-words hint when a run ended no better than guessing, else None.
+def at_chance(epochs, n_classes: int) -> bool:
+    """Whether the last epoch's test accuracy is below 1.5 / ``n_classes`` (10 % is chance for 10
+    classes): the network is only guessing."""
+    return bool(epochs) and epochs[-1].test_accuracy < 1.5 / n_classes
 
-    "Guessing" is a last test accuracy below 1.5 / ``n_classes`` (10 % is chance for 10 classes).
-    A finite loss with chance accuracy usually means the updates were so large that the ReLU
-    units died (they output 0 for every image, so no gradient flows), or so small that nothing
-    was learned yet.
-    """
-    if not epochs or epochs[-1].test_accuracy >= 1.5 / n_classes:
+
+def chance_hint(epochs: tuple[EpochEnd, ...] | list[EpochEnd], n_classes: int, learning_rate: float) -> str | None:
+    """A plain-words hint when a run ended no better than guessing (:func:`at_chance`), else None;
+    the suggested learning rate is one the Train page can select. (A run stuck with dead ReLU units
+    is stopped by the loop itself: see :func:`nnviz.divergence.stuck_message`.)"""
+    if not at_chance(epochs, n_classes):
         return None
     acc = epochs[-1].test_accuracy
     if learning_rate >= 0.1:
         return (f"The network is only guessing: {acc:.1%} right is what picking one of {n_classes} classes at "
-                f"random gives. A learning rate of {learning_rate:g} is so large that the first updates threw "
-                "the weights far off: many ReLU units now output 0 for every image and stop learning. "
-                f"Try a learning rate 10 to 100 times smaller, e.g. {learning_rate / 30:.2g}.")
+                f"random gives. A learning rate of {learning_rate:g} makes every update so large that the weights "
+                f"jump past anything they learned. Try a smaller learning rate, e.g. "
+                f"{smaller_learning_rate(learning_rate, 30):g}.")
+    larger = next((r for r in LEARNING_RATES if r >= learning_rate * 10), LEARNING_RATES[-1])
     return (f"The network is only guessing: {acc:.1%} right is about chance for {n_classes} classes. "
-            "It has not learned yet: try more epochs or a larger learning rate.")
+            f"It has not learned yet: try more epochs or a larger learning rate, e.g. {larger:g}.")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a run stands, in words: ``level`` is ``"success"``, ``"info"``, ``"warning"`` or
+    ``"error"`` (how a page colours it), ``text`` the sentence(s) to show."""
+
+    level: str
+    text: str
+
+
+def verdict(status: str, message: str, epochs, n_classes: int, learning_rate: float) -> Verdict | None:
+    """The verdict on a run from its status (:mod:`nnviz.jobs.metrics`), the worker's message and
+    its epochs: a finished run is a success only when it learned; one that ended at chance is a
+    warning with its cause and a fix, whatever its status. None while it trains or waits."""
+    hint = chance_hint(epochs, n_classes, learning_rate)
+    if status == PAUSED:
+        return Verdict("info", "Paused. The network keeps its weights; **Resume** carries on from here.")
+    if status == FINISHED and hint:
+        return Verdict("warning", f"Finished, but the network did not learn. {hint}")
+    if status == FINISHED:
+        if not epochs:
+            return Verdict("success", "Finished.")
+        return Verdict("success", f"Finished in {epochs[-1].elapsed_s:.1f} s: the network now classifies "
+                                  f"**{epochs[-1].test_accuracy:.2%}** of the test images correctly — images it "
+                                  "never saw during training.")
+    if status == STOPPED:
+        return Verdict("warning", message + (f" {hint}" if hint else ""))
+    if status in (DIVERGED, FAILED):
+        return Verdict("error", message)
+    return None

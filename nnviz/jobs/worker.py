@@ -28,7 +28,7 @@ from typing import Any
 from nnviz.jobs.metrics import (DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED, Event, LiveMetrics,
                                 MetricsSnapshot)
 from nnviz.jobs.queue import RunQueue
-from nnviz.training import Diverged
+from nnviz.divergence import Diverged
 
 Job = Callable[[Callable[[Event], None], Callable[[], bool]], Any]
 

@@ -1,0 +1,79 @@
+"""What goes wrong in training, and how to say so: a loss that becomes NaN or blows up, and a
+network stuck at chance because its ReLU units died. :func:`nnviz.training.fit` raises
+:class:`Diverged` with one of these plain-words messages, each with a suggested learning rate
+that the Train page's slider can select (:data:`LEARNING_RATES`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from nnviz.training import TrainConfig
+
+# The learning rates a student can pick (a 1-3-10 ladder); a suggested rate is always one of them.
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+# A network that guesses uniformly among K classes has a loss of ln K (2.30 for 10 classes). A loss
+# that stays above 10 × ln K for 5 batches in a row has blown up, even while it is still finite.
+BLOWUP_FACTOR, BLOWUP_BATCHES = 10.0, 5
+# A run at chance (test accuracy under 1.5 / K) whose ReLU units output 0 for nearly every image is
+# stuck: no gradient flows through a dead unit, so more epochs cannot help.
+DEAD_FRACTION = 0.9
+
+
+class Diverged(RuntimeError):
+    """The run cannot learn any more: the loss became NaN or infinite or blew up, or the network is
+    stuck at chance with dead ReLU units. The message says why in plain words and suggests a fix."""
+
+
+def smaller_learning_rate(learning_rate: float, factor: float = 10.0) -> float:
+    """The largest of :data:`LEARNING_RATES` at most ``learning_rate / factor`` (the smallest of
+    them if none is), so that a suggestion names a rate the Train page's slider can select."""
+    fitting = [r for r in LEARNING_RATES if r <= learning_rate / factor * (1 + 1e-9)]
+    return fitting[-1] if fitting else LEARNING_RATES[0]
+
+
+@torch.no_grad()
+def dead_relu_fraction(model: nn.Module, images: torch.Tensor) -> float:
+    """Fraction in [0, 1] of the ReLU units of ``model`` that output 0 for every one of ``images``
+    (``(N, C, H, W)`` float32 normalised); 0.0 for a network without ReLUs. A unit of a feature
+    map counts once per position. The model is put in eval mode (its caller restores the mode)."""
+    dead, total, hooks = [0], [0], []
+
+    def count(_module, _inputs, output):
+        alive = (output > 0).flatten(2).any(0) if output.dim() > 2 else (output > 0).any(0)
+        dead[0] += int((~alive).sum())
+        total[0] += alive.numel()
+
+    for module in model.modules():
+        if isinstance(module, nn.ReLU):
+            hooks.append(module.register_forward_hook(count))
+    try:
+        model.eval()
+        model(images.to(next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return dead[0] / total[0] if total[0] else 0.0
+
+
+def divergence_message(loss: float, config: TrainConfig, epoch: int, step: int, n_classes: int = 10) -> str:
+    """A plain-words explanation of a NaN, infinite or blown-up loss, with a suggested rate."""
+    what = ("became NaN" if math.isnan(loss) else "became infinite" if math.isinf(loss)
+            else f"blew up to {loss:.3g} (a network that only guesses scores {math.log(n_classes):.2f})")
+    return (f"Training stopped: the loss {what} at step {step} (epoch {epoch}). The weights grew out of "
+            f"control, which almost always means the learning rate ({config.learning_rate:g}) is too high for "
+            f"this model and optimizer. Try a smaller learning rate, e.g. {smaller_learning_rate(config.learning_rate):g}.")
+
+
+def stuck_message(dead: float, accuracy: float, n_classes: int, config: TrainConfig) -> str:
+    """A plain-words explanation of a run stuck at chance with dead ReLU units, with a suggested rate."""
+    return (f"Training stopped: the network is stuck at chance ({accuracy:.1%} right; guessing among "
+            f"{n_classes} classes gives {1 / n_classes:.0%}). {dead:.0%} of its ReLU units output 0 for every "
+            f"test image: the first updates, with a learning rate of {config.learning_rate:g}, threw their "
+            "weights so far that they never switch on again, and no gradient flows through a unit that is "
+            f"always 0. Try a smaller learning rate, e.g. {smaller_learning_rate(config.learning_rate, 30):g}.")
