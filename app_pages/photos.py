@@ -8,10 +8,11 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from nnviz import imagenet, transfer
 from nnviz.checkpoints import save_user_model
 from nnviz.figures import photos as fig
 from nnviz.figures.training_curves import batch_loss_figure, epoch_figure
+from nnviz.photos import backbone
+from nnviz.photos.transfer import HEAD_CONFIG
 from nnviz.worker import ENDED
 from ui import photos as ui
 from ui.live_chart import live_chart
@@ -25,11 +26,11 @@ st.caption("EfficientNet-Lite0 is a 4.65-million-parameter network trained on 1.
 use_one_thread_for_inference()
 try:
     classifier = ui.animal_classifier()
-except imagenet.BackboneUnavailable as exc:
+except backbone.BackboneUnavailable as exc:
     st.error(str(exc))
     st.stop()
 with st.expander("About this network (model card)"):
-    st.json(imagenet.model_card(), expanded=True)
+    st.json(backbone.model_card(), expanded=True)
 
 # 1. Photos -------------------------------------------------------------------------------------
 st.header("1. Your photos")
@@ -88,19 +89,19 @@ with cam_left:
     st.plotly_chart(fig.image_figure(ui.input_rgb(pred), "The photo"), config=PLOT, key="photos_cam_photo")
 with cam_right:
     st.plotly_chart(fig.grad_cam_figure(ui.input_rgb(pred), ui.photo_grad_cam(pred, target),
-                                        imagenet.class_names()[target]), config=PLOT, key="photos_cam")
+                                        backbone.class_names()[target]), config=PLOT, key="photos_cam")
 
 # 4. Inside the backbone ------------------------------------------------------------------------
 st.header("4. Inside the network")
 k_left, k_right = st.columns([2, 3], gap="medium")
 with k_left:
-    st.plotly_chart(fig.kernels_figure(imagenet.stem_kernels(classifier.model)), config=PLOT, key="photos_kernels")
+    st.plotly_chart(fig.kernels_figure(backbone.stem_kernels(classifier.model)), config=PLOT, key="photos_kernels")
     st.caption("Each tile is one kernel of the first layer, its 3 × 3 weights for red, green and blue shown as a "
                "colour (grey = 0). They detect edges and colour contrasts, like the first layer of the digit CNN.")
 with k_right:
-    stages = ["stem: 32 ch, 112 px", *imagenet.STAGES]
+    stages = ["stem: 32 ch, 112 px", *backbone.STAGES]
     stage = st.select_slider("Block", stages, value=stages[3], key="photos_stage")
-    maps = imagenet.stage_feature_maps(classifier.model, pred.input)[stages.index(stage)]
+    maps = backbone.stage_feature_maps(classifier.model, pred.input)[stages.index(stage)]
     st.plotly_chart(fig.feature_maps_figure(maps.numpy(), stage), config=PLOT, key="photos_maps")
     st.caption("Deeper blocks have more, smaller feature maps: less *where*, more *what*.")
 
@@ -134,15 +135,15 @@ for message in training.skipped:
 
 running = training.worker is not None and training.worker.alive
 c1, c2, c3 = st.columns(3)
-epochs = c1.slider("Epochs", 5, 100, transfer.HEAD_CONFIG.epochs, 5, key="photos_epochs", disabled=running)
-rate = c2.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], transfer.HEAD_CONFIG.learning_rate,
+epochs = c1.slider("Epochs", 5, 100, HEAD_CONFIG.epochs, 5, key="photos_epochs", disabled=running)
+rate = c2.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], HEAD_CONFIG.learning_rate,
                         key="photos_lr", disabled=running)
 held_out = c3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="photos_held_out", disabled=running,
                      help="Photos kept away from training to measure the head honestly. With camera sites, "
                           "whole sites are held out.")
 if st.button("Train the head", icon=":material/model_training:", key="photos_train", disabled=running, type="primary"):
     try:
-        ui.start_head_training(training, replace(transfer.HEAD_CONFIG, epochs=epochs, learning_rate=rate), held_out)
+        ui.start_head_training(training, replace(HEAD_CONFIG, epochs=epochs, learning_rate=rate), held_out)
     except ValueError as exc:
         st.error(str(exc))
     st.rerun()

@@ -18,15 +18,19 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from nnviz import imagenet, transfer
-from nnviz.animals import AnimalClassifier, AnimalPrediction, grad_cam
 from nnviz.archives import ArchiveError, clear_folder, extract_zip
 from nnviz.images import ImageReadError
+from nnviz.photos import backbone
+from nnviz.photos.classify import AnimalClassifier, AnimalPrediction, grad_cam
+from nnviz.photos.features import FeatureCache, Features, extract_features
+from nnviz.photos.labelled import (IMAGE_SUFFIXES, DatasetError, LabelledPhotos, find_labelled_photos, is_image_file,
+                                   split_photos)
+from nnviz.photos.transfer import HeadJob
 from nnviz.run_queue import shared_queue
 from nnviz.worker import TrainingWorker
 
 ROOT = Path(__file__).resolve().parent.parent
-PHOTO_TYPES = [suffix[1:] for suffix in transfer.IMAGE_SUFFIXES]  # what the uploader accepts
+PHOTO_TYPES = [suffix[1:] for suffix in IMAGE_SUFFIXES]  # what the uploader accepts
 ANSWERS = "photos_answers"
 TRAINING = "photos_training"
 SUBMISSION = "photos_submission"
@@ -45,7 +49,7 @@ def example_photos() -> dict[str, Path]:
     folder = example_folder()
     if folder is None:
         return {}
-    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*")) if transfer.is_image_file(p)}
+    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*")) if is_image_file(p)}
 
 
 @st.cache_resource(show_spinner="Loading EfficientNet-Lite0 (pretrained on ImageNet)…")
@@ -88,16 +92,16 @@ class PhotoTraining:
 
     upload_key: str
     folder: str
-    photos: transfer.LabelledPhotos | None = None
+    photos: LabelledPhotos | None = None
     error: str | None = None
-    features: transfer.Features | None = None
-    job: transfer.HeadJob | None = None
+    features: Features | None = None
+    job: HeadJob | None = None
     worker: TrainingWorker | None = None
     saved_as: str | None = None
     skipped: list[str] = field(default_factory=list)
 
     @property
-    def usable(self) -> transfer.LabelledPhotos | None:
+    def usable(self) -> LabelledPhotos | None:
         """The photos whose features could be extracted."""
         if self.photos is None or self.features is None:
             return None
@@ -127,8 +131,8 @@ def labelled_upload(upload) -> PhotoTraining | None:
     training = PhotoTraining(key, session_folder("train"))
     try:
         extract_zip(upload.getvalue(), training.folder)
-        training.photos = transfer.find_labelled_photos(training.folder)
-    except (ArchiveError, transfer.DatasetError, OSError) as exc:
+        training.photos = find_labelled_photos(training.folder)
+    except (ArchiveError, DatasetError, OSError) as exc:
         training.error = f"{upload.name}: {exc}"
     st.session_state[TRAINING] = training
     return training
@@ -142,9 +146,8 @@ def extract(training: PhotoTraining) -> None:
     def show(done: int, total: int) -> None:
         bar.progress(done / max(total, 1), text=f"Features of {done} of {total} photos")
 
-    training.features = transfer.extract_features(training.photos.paths, model=animal_classifier().model,
-                                                  cache=transfer.FeatureCache(), on_progress=show,
-                                                  names=training.photos.ids)
+    training.features = extract_features(training.photos.paths, model=animal_classifier().model, cache=FeatureCache(),
+                                         on_progress=show, names=training.photos.ids)
     training.skipped = list(training.features.errors.values())
     bar.empty()
 
@@ -152,16 +155,16 @@ def extract(training: PhotoTraining) -> None:
 def start_head_training(training: PhotoTraining, config, test_fraction: float) -> None:
     """Train a new head on the extracted features in the background worker (the Train page's)."""
     photos = training.usable
-    split = transfer.split_photos(photos.labels, photos.sites, test_fraction, config.seed)
-    training.job = transfer.HeadJob(training.features.values[training.features.ok], photos, split, config)
+    split = split_photos(photos.labels, photos.sites, test_fraction, config.seed)
+    training.job = HeadJob(training.features.values[training.features.ok], photos, split, config)
     training.saved_as = None
     training.worker = TrainingWorker(training.job, queue=shared_queue(), name="nnviz-photo-head").start()
 
 
 def submission_upload(upload, training: PhotoTraining):
     """Predict an uploaded zip of unlabelled photos with ``test_features.csv``; returns the
-    :class:`nnviz.submission.Submission` or an error message. Cached per upload in the session."""
-    from nnviz.submission import predict_submission, read_test_features
+    :class:`nnviz.photos.submission.Submission` or an error message. Cached per upload in the session."""
+    from nnviz.photos.submission import predict_submission, read_test_features
 
     key = (f"{upload.name}:{upload.size}:{getattr(upload, 'file_id', '')}", id(training.job))
     done = st.session_state.get(SUBMISSION)
@@ -172,14 +175,14 @@ def submission_upload(upload, training: PhotoTraining):
         extract_zip(upload.getvalue(), folder)
         csvs = sorted(folder.rglob("test_features.csv"))
         if not csvs:
-            raise transfer.DatasetError("the zip has no test_features.csv (columns id, filepath[, site])")
+            raise DatasetError("the zip has no test_features.csv (columns id, filepath[, site])")
         ids, paths = read_test_features(csvs[0])
         bar = st.progress(0.0, text="Predicting the photos…")
         result = predict_submission(training.job.model, training.job.card, ids, paths, model=animal_classifier().model,
-                                    cache=transfer.FeatureCache(),
+                                    cache=FeatureCache(),
                                     on_progress=lambda d, t: bar.progress(d / max(t, 1), text=f"{d} of {t} photos"))
         bar.empty()
-    except (ArchiveError, transfer.DatasetError, OSError) as exc:
+    except (ArchiveError, DatasetError, OSError) as exc:
         result = f"{upload.name}: {exc}"
     st.session_state[SUBMISSION] = (key, result)
     return result
@@ -187,4 +190,4 @@ def submission_upload(upload, training: PhotoTraining):
 
 def input_rgb(pred: AnimalPrediction) -> np.ndarray:
     """The 224 × 224 crop the network saw, as ``(224, 224, 3)`` uint8."""
-    return imagenet.unnormalize(pred.input)
+    return backbone.unnormalize(pred.input)

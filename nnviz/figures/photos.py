@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from nnviz.animal_groups import GROUP_TITLES, GROUPS
+from nnviz.photos.groups import GROUP_TITLES, GROUPS
 from nnviz.figures.layers import tile_grid
 
 ACCENT = "#4C6EF5"
@@ -36,7 +36,7 @@ def group_bars(probabilities: dict[str, float], title: str = "Animal group") -> 
 
 
 def top5_bars(top5, title: str = "Top 5 ImageNet classes") -> go.Figure:
-    """Horizontal bars of the five most probable ImageNet classes (:class:`nnviz.imagenet.TopClass`)."""
+    """Horizontal bars of the five most probable ImageNet classes (:class:`nnviz.photos.backbone.TopClass`)."""
     return _bars([t.name for t in top5], [t.probability for t in top5], title, 0, 240)
 
 
@@ -65,7 +65,7 @@ def grad_cam_figure(rgb: np.ndarray, cam: np.ndarray, class_name: str) -> go.Fig
 
 
 def kernel_tiles(kernels: np.ndarray, cols: int = 8, scale: int = 12, gap: int = 3) -> np.ndarray:
-    """First-layer kernels ``(K, k, k, 3)`` in [0, 1] (:func:`nnviz.imagenet.stem_kernels`) laid out
+    """First-layer kernels ``(K, k, k, 3)`` in [0, 1] (:func:`nnviz.photos.backbone.stem_kernels`) laid out
     as one RGB image, each kernel pixel enlarged to ``scale`` × ``scale`` screen pixels, white gaps.
     Returns ``(H, W, 3)`` uint8."""
     n, k = kernels.shape[0], kernels.shape[1]
