@@ -7,8 +7,6 @@ chart as the run goes, and runs with different batch sizes line up.
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Sequence
 
@@ -108,15 +106,11 @@ _TILE_CACHE: dict[bytes, list[str]] = {}
 def _tile_uris(pixels: np.ndarray, scale: int) -> list[str]:
     """PNG data URIs of ``(K, H, W, 3)`` uint8 images enlarged ``scale``× with square pixels
     (nearest neighbour: each image pixel stays a visible block). Cached: the images never change."""
-    from PIL import Image
+    from nnviz.figures.tiles import png_data_url
 
     key = pixels.tobytes() + bytes(f"{pixels.shape}{scale}", "ascii")
     if key not in _TILE_CACHE:
-        uris = []
-        for tile in pixels:
-            buf = io.BytesIO()
-            Image.fromarray(np.ascontiguousarray(tile.repeat(scale, 0).repeat(scale, 1))).save(buf, format="PNG")
-            uris.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+        uris = [png_data_url(tile, scale) for tile in pixels]
         if len(_TILE_CACHE) > 32:
             _TILE_CACHE.clear()
         _TILE_CACHE[key] = uris
