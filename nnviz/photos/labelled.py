@@ -46,6 +46,14 @@ class LabelledPhotos:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def summary(self) -> str:
+        """In words (Markdown): "**60 photos** in 3 classes: bird (20), cat (20), frog (20)." and
+        the number of camera sites where given."""
+        counts = np.bincount(self.labels, minlength=len(self.classes))
+        return (f"**{len(self)} photos** in {len(self.classes)} classes: "
+                + ", ".join(f"{c} ({n})" for c, n in zip(self.classes, counts))
+                + (f"; {len(set(self.sites))} camera sites." if self.sites else "."))
+
     def subset(self, keep: np.ndarray) -> LabelledPhotos:
         """The photos at indices ``keep`` (int array), same classes."""
         keep = np.asarray(keep, dtype=np.int64)

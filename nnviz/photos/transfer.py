@@ -109,6 +109,11 @@ class HeadJob:
         self.metrics: HeadMetrics | None = None
         self.epochs: list[EpochEnd] = []
 
+    @property
+    def steps_per_epoch(self) -> int:
+        """Batches per epoch: the training photos divided by the batch size, rounded up."""
+        return -(-len(self.split.train) // self.config.batch_size)
+
     def events(self) -> Iterator[BatchEnd | EpochEnd]:
         """:func:`nnviz.training.fit` on the features; records epochs as they pass."""
         for event in fit(self.model, self.config, self.train, self.test, device="cpu"):
