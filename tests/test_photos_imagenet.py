@@ -121,6 +121,34 @@ def test_first_layer_kernels_and_stage_feature_maps(beagle):
     model = backbone.load_efficientnet_lite0()
     k = backbone.stem_kernels(model)
     assert k.shape == (32, 3, 3, 3) and k.min() >= 0 and k.max() <= 1
-    maps = backbone.stage_feature_maps(model, backbone.preprocess(open_image(beagle)))
+    x = backbone.preprocess(open_image(beagle))
+    maps = backbone.stage_feature_maps(model, x)
     assert [tuple(m.shape) for m in maps] == [(32, 112, 112), (16, 112, 112), (24, 56, 56), (40, 28, 28),
                                               (80, 14, 14), (112, 14, 14), (192, 7, 7), (320, 7, 7)]
+    # They are what the real network computes: the outputs of the stem (conv_stem → bn1 with its
+    # activation) and of each stage, caught by forward hooks during an ordinary forward pass.
+    caught = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: caught.append(out[0].detach().clone()))
+             for m in (model.bn1, *model.blocks)]
+    try:
+        with torch.no_grad():
+            model(x[None])
+    finally:
+        for h in hooks:
+            h.remove()
+    assert len(caught) == len(maps) == 8
+    for i, (got, want) in enumerate(zip(maps, caught)):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5, msg=f"map {i}")
+    # The first tiles are the stem's kernels themselves: kernel i's weights, scaled by their largest |weight|.
+    w = model.conv_stem.weight.detach()
+    np.testing.assert_allclose(k[5], (0.5 + 0.5 * w[5] / w[5].abs().max()).permute(1, 2, 0).numpy(), atol=1e-7)
+
+
+def test_the_sequential_view_gives_the_model_s_logits(beagle, leopard):
+    model = backbone.load_efficientnet_lite0()
+    x = torch.stack([backbone.preprocess(open_image(p)) for p in (beagle, leopard)])
+    seq = backbone.as_sequential(model)
+    assert all(a is b for a, b in zip(seq, (model.conv_stem, model.bn1, model.blocks, model.conv_head, model.bn2,
+                                             model.global_pool, model.classifier)))
+    with torch.no_grad():
+        torch.testing.assert_close(seq(x), model(x), rtol=1e-5, atol=1e-5)

@@ -11,7 +11,8 @@ import torch
 
 from nnviz.checkpoints import load_checkpoint, save_checkpoint
 from nnviz.data import CIFAR10_ANIMALS as CIFAR_ANIMALS
-from nnviz.photos import labelled, submission, transfer
+from nnviz.images import open_image
+from nnviz.photos import backbone, labelled, submission, transfer
 from nnviz.photos.features import FeatureCache, extract_features
 from nnviz.worker import FINISHED, TrainingWorker
 
@@ -42,6 +43,16 @@ def test_features_are_pooled_activations_and_come_from_the_cache_the_second_time
     (photos, values), _ = cifar
     assert values.shape == (360, 1280) and values.dtype == np.float32
     assert values.min() >= 0 and values.max() <= 6  # ReLU6 activations averaged over 7 × 7
+    # They are exactly the classifier's input in an ordinary forward pass of the real network.
+    model = backbone.load_efficientnet_lite0()
+    caught = []
+    hook = model.classifier.register_forward_hook(lambda mod, inp, out: caught.append(inp[0].detach().clone()))
+    try:
+        with torch.no_grad():
+            model(torch.stack([backbone.preprocess(open_image(p)) for p in photos.paths[:8]]))
+    finally:
+        hook.remove()
+    np.testing.assert_allclose(values[:8], caught[0].numpy(), rtol=1e-5, atol=1e-6)
     again = extract_features(photos.paths[:10], cache=cache)
     assert again.from_cache == 10
     np.testing.assert_array_equal(again.values, values[:10])
@@ -140,6 +151,11 @@ def test_submission_has_the_exact_columns_rows_and_row_sums(cifar, cache, cifar_
     assert [r[0] for r in rows[1:]] == ids
     sums = np.array([[float(v) for v in r[1:]] for r in rows[1:]]).sum(1)
     np.testing.assert_allclose(sums, 1.0, atol=1e-12)
+    # Each row is the head's softmax for that photo's backbone features, in the given order.
+    want = transfer.head_probabilities(head, extract_features(test_paths, cache=cache).values)
+    np.testing.assert_allclose(sub.probabilities, want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.array([[float(v) for v in r[1:]] for r in rows[1:]]), want, rtol=0, atol=1e-15)
+    assert not sub.errors
 
 
 def test_train_head_and_submit_commands_end_to_end(tmp_path, cache, cifar_images, class_folder_zip, submission_zip,
