@@ -15,11 +15,6 @@ from nnviz.photos.classify import grad_cam
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def classifier(animal_classifier):
-    return animal_classifier
-
-
 def test_table_partitions_the_1000_classes_as_wordnet_says():
     table = ag.load_table()
     assert [c["index"] for c in table["classes"]] == list(range(1000))
@@ -62,7 +57,7 @@ def true_breeds(label: str, dog_classes: set[str]) -> set[str]:
     return names
 
 
-def test_dog_photos_are_dogs_of_their_true_breed_and_the_cats_are_cats(classifier, animals, animal_labels):
+def test_dog_photos_are_dogs_of_their_true_breed_and_the_cats_are_cats(animal_classifier, animals, animal_labels):
     rows = [r for r in animal_labels if r["filename"].startswith("pets/")]
     dogs = [r for r in rows if r["label"].startswith("dog:")]
     cats = [r for r in rows if r["label"] == "cat"]
@@ -71,7 +66,7 @@ def test_dog_photos_are_dogs_of_their_true_breed_and_the_cats_are_cats(classifie
     dog_classes = {names[i] for i in ag.group_members("dog")}
     misses = {}
     for r in dogs:
-        pred = classifier.predict_file(animals / r["filename"])
+        pred = animal_classifier.predict_file(animals / r["filename"])
         assert pred.group == "dog", (r["filename"], pred.top5)
         assert abs(sum(pred.group_probabilities.values()) - 1) < 1e-6
         true = true_breeds(r["label"], dog_classes)
@@ -80,7 +75,7 @@ def test_dog_photos_are_dogs_of_their_true_breed_and_the_cats_are_cats(classifie
     # The true breed from labels.csv (Oxford-IIIT Pets) against the most probable of the 118 dog
     # classes (chance: under 1 %). Measured 29 of 30: one Great Pyrenees is called a kuvasz.
     assert len(misses) <= 2, misses
-    cat_answers = {r["filename"]: classifier.predict_file(animals / r["filename"]) for r in cats}
+    cat_answers = {r["filename"]: animal_classifier.predict_file(animals / r["filename"]) for r in cats}
     right = [f for f, p in cat_answers.items() if p.group == "cat"]
     # Known miss: pets/cat_01.jpg, a tortoiseshell cat in long grass, which the network calls a
     # Norwegian elkhound (15 %) before tabby and tiger cat: even there the cat classes are in its top 5.
@@ -90,29 +85,29 @@ def test_dog_photos_are_dogs_of_their_true_breed_and_the_cats_are_cats(classifie
         assert p.breed is None or p.group == "cat"
 
 
-def test_camera_trap_frames_land_in_their_competition_group_far_above_chance(classifier, animals, animal_labels):
+def test_camera_trap_frames_land_in_their_competition_group_far_above_chance(animal_classifier, animals, animal_labels):
     rows = [r for r in animal_labels if r["filename"].startswith("camera_trap/") and r["conservision_class"]]
     hits = {}
     for r in rows:
-        pred = classifier.predict_file(animals / r["filename"])
+        pred = animal_classifier.predict_file(animals / r["filename"])
         hits[r["filename"]] = pred.group == r["conservision_class"]
     # 11 groups (chance ~9 %); measured 24 of 48. Night IR frames of small animals are the misses.
     assert sum(hits.values()) >= 0.4 * len(rows), hits
     assert hits["camera_trap/leopard-1.jpg"]
 
 
-def test_grad_cam_is_a_normalised_map_that_depends_on_the_class(classifier, beagle):
-    pred = classifier.predict_file(beagle)
-    cam = grad_cam(classifier, pred.input, pred.top5[0].index)
+def test_grad_cam_is_a_normalised_map_that_depends_on_the_class(animal_classifier, beagle):
+    pred = animal_classifier.predict_file(beagle)
+    cam = grad_cam(animal_classifier, pred.input, pred.top5[0].index)
     assert cam.shape == (224, 224) and cam.dtype == np.float32
     assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)
-    other = grad_cam(classifier, pred.input, 0)  # "tench": not in the photo
+    other = grad_cam(animal_classifier, pred.input, 0)  # "tench": not in the photo
     assert not np.allclose(cam, other)
     # The same as captum's LayerGradCam on the real model (not the Sequential view the app uses),
     # on the last convolution's activated maps, bilinearly upsampled and divided by the maximum.
     from captum.attr import LayerGradCam
 
-    model = classifier.model
+    model = animal_classifier.model
     with torch.enable_grad():
         ref = LayerGradCam(model, model.bn2).attribute(pred.input[None], target=pred.top5[0].index,
                                                         relu_attributions=True)

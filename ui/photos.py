@@ -91,10 +91,10 @@ def show_answers(answers: dict[str, AnimalPrediction | str]) -> dict[str, Animal
             st.error(f"**{name}** — not used: {a.split(': ', 1)[-1]}", icon=":material/broken_image:")
     if good:
         percent = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
-        st.dataframe(pd.DataFrame([{"photo": n, "animal group": a.title, "group probability": a.group_probabilities[a.group],
-                                    "top ImageNet class": a.top5[0].name, "its probability": a.top5[0].probability}
-                                   for n, a in good.items()]),
-                     hide_index=True, width="stretch",
+        rows = [{"photo": n, "animal group": a.title, "group probability": a.group_probabilities[a.group],
+                 "top ImageNet class": a.top5[0].name, "its probability": a.top5[0].probability}
+                for n, a in good.items()]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                      column_config={"group probability": percent, "its probability": percent})
     return good
 
@@ -223,8 +223,8 @@ def live_head_curves(training: PhotoTraining, running: bool) -> None:
         if running and not snap.active:
             st.rerun()  # finished: redraw the whole page with the results
         job = training.job
-        st.progress(snap.progress, text=f"{snap.status.capitalize()} · {len(snap.epochs)} of {job.config.epochs} epochs · "
-                                        f"{job.split.description}")
+        st.progress(snap.progress, text=f"{snap.status.capitalize()} · {len(snap.epochs)} of {job.config.epochs} "
+                                        f"epochs · {job.split.description}")
         a, b = st.columns(2)
         live = {**PLOT, "staticPlot": running}  # redrawn in place while polling, as on the Train page
         with a:

@@ -37,7 +37,8 @@ def confusion_matrix_figure(confusion: np.ndarray, classes: list[str],
             x=[classes[i] for i in tx.ravel()], y=[classes[i] for i in ty.ravel()], mode="markers",
             marker=dict(size=34, symbol="square", color="rgba(0,0,0,0)", line=dict(width=0)),
             customdata=cm.ravel(),
-            hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{customdata}} {unit} — click to list them<extra></extra>",
+            hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{customdata}} {unit} — click to list them"
+                          "<extra></extra>",
             showlegend=False, selected=dict(marker=dict(color="rgba(255,0,0,0.15)")),
             unselected=dict(marker=dict(opacity=0))))
         fig.update_layout(clickmode="event+select", dragmode=False)
