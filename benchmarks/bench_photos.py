@@ -23,8 +23,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from nnviz import transfer  # noqa: E402
-from nnviz.animals import AnimalClassifier, grad_cam  # noqa: E402
+from nnviz.photos.classify import AnimalClassifier, grad_cam  # noqa: E402
+from nnviz.photos.features import extract_features  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "data" / "animals"
 
@@ -57,7 +57,7 @@ def main() -> None:
             cams.append(time.perf_counter() - t)
         paths = [f for f in files[: args.n * 2]]
         t = time.perf_counter()
-        feats = transfer.extract_features(paths, model=clf.model, cache=None, batch_size=8)
+        feats = extract_features(paths, model=clf.model, cache=None, batch_size=8)
         rate = len(paths) / (time.perf_counter() - t)
         assert feats.ok.all()
         print(f"threads={threads}: predict p50 {p(predict, 50):.1f} ms, p95 {p(predict, 95):.1f} ms | "

@@ -2,8 +2,13 @@
 
 A zip is untrusted input. :func:`extract_zip` refuses, before writing anything, members whose
 names would land outside the target folder (``../x``, ``/etc/x``, ``C:\\x``, symbolic links)
-and archives whose declared contents exceed a size or file-count limit; while extracting it
-counts the bytes actually written, because the sizes a zip declares can lie (a zip bomb).
+and archives whose declared contents exceed a size or file-count limit.
+
+The sizes a zip declares can lie (a zip bomb declares a few bytes and expands to gigabytes).
+Python's :mod:`zipfile` never hands out more than a member's declared ``file_size``: it stops
+there and checks the CRC-32, so a member that holds more than it declares fails with "Bad CRC-32".
+What is written is therefore bounded by the declared sizes checked up front, and a lying archive
+is reported as damaged and everything it wrote removed again.
 """
 
 from __future__ import annotations
@@ -43,9 +48,10 @@ def extract_zip(source: str | Path | bytes, dest: str | Path, max_total_bytes: i
     Raises:
         ArchiveError: not a zip, encrypted or damaged; a member path that escapes ``dest`` (absolute,
             ``..``, a drive letter) or is a symbolic link; more than ``max_members`` members; more
-            than ``max_total_bytes`` uncompressed bytes (declared, or actually written); a member
-            compressed more than ``max_ratio`` : 1. Nothing is extracted when a check on the
-            declared contents fails; a lying archive is removed again from ``dest``.
+            than ``max_total_bytes`` declared uncompressed bytes; a member compressed more than
+            ``max_ratio`` : 1. Nothing is extracted when a check on the declared contents fails;
+            an archive found damaged while extracting (a member larger than it declares, a wrong
+            checksum) is removed again from ``dest``, the partly written file included.
     """
     dest = Path(dest)
     try:
@@ -73,7 +79,7 @@ def extract_zip(source: str | Path | bytes, dest: str | Path, max_total_bytes: i
                 raise ArchiveError(f"{info.filename!r} is compressed {info.file_size / max(info.compress_size, 1):,.0f}:1,"
                                    " which only a zip bomb does")
             members.append((info, path))
-        written, files, target = 0, [], None
+        files, target = [], None
         root = dest.resolve()
         try:
             for info, path in members:
@@ -81,28 +87,25 @@ def extract_zip(source: str | Path | bytes, dest: str | Path, max_total_bytes: i
                 if root not in target.resolve().parents:  # belt and braces after _safe_name
                     raise ArchiveError(f"the zip holds a path that would escape its folder: {info.filename!r}")
                 target.parent.mkdir(parents=True, exist_ok=True)
+                # zipfile reads at most info.file_size bytes (declared, checked above), then the CRC.
                 with archive.open(info) as src, open(target, "wb") as out:
-                    while chunk := src.read(CHUNK):
-                        written += len(chunk)
-                        if written > max_total_bytes:
-                            raise ArchiveError(f"the zip expands beyond the limit of {max_total_bytes / 1e6:,.0f} MB "
-                                               "(its declared sizes were false)")
-                        out.write(chunk)
+                    shutil.copyfileobj(src, out, CHUNK)
                 files.append(target)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-            _remove(files, dest)
+                target = None
+        except (ArchiveError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            _remove(files + ([target] if target else []), root)  # the file being written too
+            if isinstance(exc, ArchiveError):
+                raise
             raise ArchiveError(f"the zip is damaged ({exc})") from exc
-        except ArchiveError:
-            _remove(files + ([target] if target else []), dest)
-            raise
     return files
 
 
-def _remove(files: list[Path], dest: Path) -> None:
-    """Best-effort removal of what a refused archive already wrote."""
+def _remove(files: list[Path], root: Path) -> None:
+    """Best-effort removal of what a refused archive already wrote below ``root`` (resolved):
+    the files, then the folders they made that are left empty."""
     for f in files:
         Path(f).unlink(missing_ok=True)
-    for folder in sorted({p for f in files for p in Path(f).parents if dest in p.parents}, key=lambda p: -len(p.parts)):
+    for folder in sorted({p for f in files for p in Path(f).parents if root in p.parents}, key=lambda p: -len(p.parts)):
         try:
             folder.rmdir()
         except OSError:

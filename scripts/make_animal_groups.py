@@ -1,4 +1,4 @@
-"""Generate ``nnviz/animal_groups.json``: each ImageNet-1k class → its animal group, from WordNet 3.0.
+"""Generate ``nnviz/photos/groups.json``: each ImageNet-1k class → its animal group, from WordNet 3.0.
 
 Every ImageNet-1k class is a WordNet 3.0 noun synset (its id ``n02084071`` is the synset's
 offset in ``data.noun``). A class belongs to a group when the group's synset is among its
@@ -8,7 +8,7 @@ hypernyms (``@`` and instance ``@i`` pointers, followed transitively); classes u
 Run once, where WordNet is installed (Debian: ``apt-get install -y --no-install-recommends
 wordnet-base``), and commit the table: the app reads only the JSON and never needs WordNet::
 
-    python scripts/make_animal_groups.py [--wordnet /usr/share/wordnet] [--out nnviz/animal_groups.json]
+    python scripts/make_animal_groups.py [--wordnet /usr/share/wordnet] [--out nnviz/photos/groups.json]
 
 The WordNet files are read directly (format: wndb(5WN)); nltk's reader refuses Debian's folder.
 The ImageNet synset ids and their order come from timm (``timm.data.ImageNetInfo``), the same
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nnviz.animal_groups import GROUP_SYNSETS  # noqa: E402  (group → WordNet sense name)
+from nnviz.photos.groups import GROUP_SYNSETS  # noqa: E402  (group → WordNet sense name)
 
 
 def read_data_noun(path: Path) -> tuple[dict[int, list[int]], dict[int, list[str]]]:
@@ -120,7 +120,7 @@ def build_table(wordnet: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
-    parser.add_argument("--out", type=Path, default=ROOT / "nnviz" / "animal_groups.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "nnviz" / "photos" / "groups.json")
     args = parser.parse_args()
     if not (args.wordnet / "data.noun").is_file():
         raise SystemExit(f"no WordNet data.noun in {args.wordnet}: apt-get install -y wordnet-base")

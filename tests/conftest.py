@@ -96,3 +96,132 @@ def page(chromium):
     page.set_default_timeout(30_000)
     yield page
     context.close()
+
+
+# --- photos -----------------------------------------------------------------------------------
+# Real photos for the Photos tests: the shared animal photos (``shared/data/animals``) and CIFAR-10
+# JPEGs (extracted once into the data cache, never into ``shared/``), small zips built from them,
+# and the pretrained classifier. Photo test modules run on one torch thread:
+# ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def animals() -> Path:
+    """The folder of real animal photos: ``pets/…``, ``camera_trap/…`` and ``labels.csv``."""
+    return SHARED_DATA / "animals"
+
+
+@pytest.fixture(scope="session")
+def animal_labels(animals) -> list[dict[str, str]]:
+    """Rows of ``animals/labels.csv`` (filename, label, conservision_class, …)."""
+    import csv
+
+    with open(animals / "labels.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="session")
+def beagle(animals) -> Path:
+    return animals / "pets" / "Beagle_01125.jpg"
+
+
+@pytest.fixture(scope="session")
+def leopard(animals) -> Path:
+    """A Snapshot Serengeti camera-trap frame, 512 × 267 (landscape)."""
+    return animals / "camera_trap" / "leopard-1.jpg"
+
+
+@pytest.fixture(scope="session")
+def cifar_images():
+    """``cifar_images(split, per_class, classes=CIFAR10_ANIMALS, start=0) -> {class: [paths]}``:
+    images ``start`` … ``start + per_class - 1`` of each class of the CIFAR-10 ``split`` ("train"
+    or "test"), extracted on first use into ``data/cifar10/``."""
+    import tarfile
+
+    from nnviz.data import CIFAR10_ANIMALS, data_root
+
+    def images(split: str, per_class: int, classes=CIFAR10_ANIMALS, start: int = 0) -> dict[str, list[Path]]:
+        dest = data_root() / "cifar10"
+        wanted = {c: [dest / split / c / f"{i:04d}.jpg" for i in range(start, start + per_class)] for c in classes}
+        missing = {str(p.relative_to(dest)) for ps in wanted.values() for p in ps if not p.is_file()}
+        if missing:
+            with tarfile.open(SHARED_DATA / "cifar10" / f"cifar10_{split}_jpg.tar.gz") as tar:
+                for member in tar:
+                    if member.name in missing and member.isfile():
+                        tar.extract(member, dest, filter="data")
+        return wanted
+    return images
+
+
+@pytest.fixture(scope="session")
+def class_folder_zip():
+    """``class_folder_zip({class: [paths]}, wrapper="photos") -> bytes``: a zip with one folder per
+    class (inside a wrapper folder, as zipping a folder makes)."""
+    import io
+    import zipfile
+
+    def make(images: dict[str, list[Path]], wrapper: str = "photos") -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for cls, paths in images.items():
+                for p in paths:
+                    z.write(p, f"{wrapper}/{cls}/{p.name}")
+        return buf.getvalue()
+    return make
+
+
+@pytest.fixture(scope="session")
+def submission_zip():
+    """``submission_zip(paths, extra=None) -> (zip bytes, ids)``: a zip of unlabelled photos with
+    ``test_features.csv`` (id, filepath, site), the ids in CSV order. ``extra`` adds files
+    (name → bytes) that are listed too."""
+    import io
+    import zipfile
+
+    def make(paths: list[Path], extra: dict[str, bytes] | None = None) -> tuple[bytes, list[str]]:
+        buf = io.BytesIO()
+        rows, ids = ["id,filepath,site"], []
+        with zipfile.ZipFile(buf, "w") as z:
+            items = [(f"ZJ{i:04d}", f"test_features/{p.parent.name}_{p.name}", p.read_bytes())
+                     for i, p in enumerate(paths)]
+            items += [(f"ZX{i:04d}", f"test_features/{name}", data) for i, (name, data) in enumerate((extra or {}).items())]
+            for i, (id_, path, data) in enumerate(items):
+                z.writestr(path, data)
+                rows.append(f"{id_},{path},S{i % 4:04d}")
+                ids.append(id_)
+            z.writestr("test_features.csv", "\n".join(rows) + "\n")
+        return buf.getvalue(), ids
+    return make
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's forward passes on one CPU thread, as the app's pages do: on a shared, busy
+    2-core machine two OpenMP threads wait on each other (measured 1.3 s against 0.03 s per
+    photo). The previous setting is restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def animal_classifier():
+    """The pretrained EfficientNet-Lite0 with the animal groups (:class:`nnviz.photos.classify.AnimalClassifier`)."""
+    from nnviz.photos.classify import AnimalClassifier
+
+    return AnimalClassifier()
+
+
+@pytest.fixture(scope="session")
+def run_nnviz():
+    """``run_nnviz(*args, env=None)``: ``python -m nnviz ARGS`` in the project folder (``env`` adds
+    environment variables), its ``CompletedProcess`` with text output."""
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "nnviz", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300, env={**os.environ, **(env or {})})
+    return run

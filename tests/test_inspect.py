@@ -14,6 +14,7 @@ import torch
 
 from nnviz.checkpoints import load_checkpoint
 from nnviz.figures import layers as figs
+from nnviz.figures.tiles import tile_values
 from nnviz.figures.attribution import attribution_overlay
 from nnviz.inspection import capture_activations, grad_cam_layer, inspect, layer_table, summary
 
@@ -75,7 +76,7 @@ def test_feature_map_figure_z_equals_the_layer_output(cnn, mnist_test):
         maps = seen[layer][0].numpy()
         assert len(fig.layout.meta["tiles"]) == maps.shape[0]
         for c in range(maps.shape[0]):
-            np.testing.assert_array_equal(figs.tile_values(fig, c), maps[c].astype(float))
+            np.testing.assert_array_equal(tile_values(fig, c), maps[c].astype(float))
         z = np.asarray(fig.data[0].z, dtype=float)
         assert np.isnan(z).sum() == z.size - maps.size  # everything else is gap
     conv = figs.feature_map_grid(seen["conv1"][0].numpy(), "conv1")
@@ -86,17 +87,17 @@ def test_kernel_figures_equal_the_weight_tensor(cnn):
     w1 = cnn.conv1.weight.detach().numpy()
     fig = figs.kernel_grid(w1, "conv1")
     for o in range(w1.shape[0]):
-        np.testing.assert_array_equal(figs.tile_values(fig, o), w1[o, 0].astype(float))
+        np.testing.assert_array_equal(tile_values(fig, o), w1[o, 0].astype(float))
     assert fig.data[0].zmid == 0 and fig.data[0].zmin == -np.abs(w1).max()
     w2 = cnn.conv2.weight.detach().numpy()
     full = figs.kernel_grid(w2, "conv2")
     o, i = w2.shape[:2]
     assert len(full.layout.meta["tiles"]) == o * i
     for r, c in [(0, 0), (5, 17), (i - 1, o - 1)]:  # tile r·O + c is kernel weight[c, r]
-        np.testing.assert_array_equal(figs.tile_values(full, r * o + c), w2[c, r].astype(float))
+        np.testing.assert_array_equal(tile_values(full, r * o + c), w2[c, r].astype(float))
     one = figs.kernel_grid(w2, "conv2", in_channel=3)
     for c in range(o):
-        np.testing.assert_array_equal(figs.tile_values(one, c), w2[c, 3].astype(float))
+        np.testing.assert_array_equal(tile_values(one, c), w2[c, 3].astype(float))
 
 
 def test_fully_connected_figures_equal_their_tensors(mlp, mnist_test):
@@ -109,7 +110,7 @@ def test_fully_connected_figures_equal_their_tensors(mlp, mnist_test):
     units = [int(label.split()[1]) for label in shown.layout.meta["labels"]]
     assert units[0] == int(result.activations["fc1"].argmax())  # most active unit first
     for t, u in enumerate(units):
-        np.testing.assert_array_equal(figs.tile_values(shown, t), w[u].reshape(28, 28).astype(float))
+        np.testing.assert_array_equal(tile_values(shown, t), w[u].reshape(28, 28).astype(float))
     hist = out["parameters"]
     counts, _ = figs.histogram_counts(w)
     np.testing.assert_array_equal(np.asarray(hist.data[0].y), counts)

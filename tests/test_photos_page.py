@@ -8,13 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnviz.imagenet import class_names
-
-from tests.photos_data import ANIMALS, cifar_images, class_folder_zip, one_torch_thread, submission_zip  # noqa: F401
+from nnviz.photos.backbone import class_names
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-BEAGLE = ANIMALS / "pets" / "Beagle_01125.jpg"
-LEOPARD = ANIMALS / "camera_trap" / "leopard-1.jpg"
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
@@ -32,12 +29,12 @@ def test_page_asks_for_a_photo_first(photos_page):
     assert any("Upload a photo" in i.value for i in photos_page.info)
 
 
-def test_uploaded_photos_show_their_groups_and_bad_files_their_reason(photos_page):
+def test_uploaded_photos_show_their_groups_and_bad_files_their_reason(photos_page, beagle, leopard):
     at = photos_page
     at.file_uploader(key="photos_upload").set_value([
-        ("beagle.jpg", BEAGLE.read_bytes(), "image/jpeg"),
-        ("half.jpg", BEAGLE.read_bytes()[:5000], "image/jpeg"),
-        ("leopard.jpg", LEOPARD.read_bytes(), "image/jpeg"),
+        ("beagle.jpg", beagle.read_bytes(), "image/jpeg"),
+        ("half.jpg", beagle.read_bytes()[:5000], "image/jpeg"),
+        ("leopard.jpg", leopard.read_bytes(), "image/jpeg"),
     ]).run()
     assert not at.exception, at.exception
     assert len(at.error) == 1 and at.error[0].value.startswith("**half.jpg** — not used: the image data is "
@@ -59,9 +56,10 @@ def test_uploaded_photos_show_their_groups_and_bad_files_their_reason(photos_pag
                for c in at.get("plotly_chart"))
 
 
-def test_train_a_head_on_a_zip_and_download_a_submission(photos_page):
+def test_train_a_head_on_a_zip_and_download_a_submission(photos_page, beagle, cifar_images, class_folder_zip,
+                                                        submission_zip):
     at = photos_page
-    at.file_uploader(key="photos_upload").set_value(("beagle.jpg", BEAGLE.read_bytes(), "image/jpeg")).run()
+    at.file_uploader(key="photos_upload").set_value(("beagle.jpg", beagle.read_bytes(), "image/jpeg")).run()
     images = cifar_images("train", 20, classes=("bird", "cat", "frog"))
     at.file_uploader(key="photos_train_zip").set_value(("cifar.zip", class_folder_zip(images), "application/zip")).run()
     assert not at.exception, at.exception
@@ -85,12 +83,12 @@ def test_train_a_head_on_a_zip_and_download_a_submission(photos_page):
 
 
 @pytest.mark.browser
-def test_browser_upload_a_photo_and_see_its_groups(page, app_url, tmp_path):
+def test_browser_upload_a_photo_and_see_its_groups(page, app_url, tmp_path, beagle):
     page.goto(f"{app_url}/photos")
     page.get_by_text("Upload one or many photos").wait_for(timeout=90_000)
     bad = tmp_path / "broken.jpg"
-    bad.write_bytes(BEAGLE.read_bytes()[:3000])
-    page.locator("input[type=file]").first.set_input_files([str(BEAGLE), str(bad)])
+    bad.write_bytes(beagle.read_bytes()[:3000])
+    page.locator("input[type=file]").first.set_input_files([str(beagle), str(bad)])
     metric = page.locator("[data-testid=stMetric]").first
     metric.wait_for(timeout=90_000)
     assert "dog (beagle)" in metric.inner_text()

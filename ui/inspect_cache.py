@@ -8,12 +8,7 @@ read afterwards.
 
 from __future__ import annotations
 
-import base64
-import io
-
-import numpy as np
 import streamlit as st
-from PIL import Image
 
 from nnviz.data import load_tensors, raw_pixels
 from nnviz.embedding import fit_embedding, penultimate_features, sample_indices
@@ -54,12 +49,3 @@ def _embedding(name: str, sha: str, method: str):
 def embedding(name: str, method: str):
     """``(test indices (2000,), Embedding)`` of model ``name``'s penultimate features."""
     return _embedding(name, _sha(name), method)
-
-
-def png_data_url(image: np.ndarray, scale: int = 2) -> str:
-    """A ``(H, W)`` [0, 1] image as a ``data:image/png;base64,…`` URL, for table image columns."""
-    img = Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8), mode="L")
-    img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

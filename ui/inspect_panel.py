@@ -16,11 +16,12 @@ import torch
 
 from nnviz.figures.embedding import embedding_scatter
 from nnviz.figures.evaluation import confusion_matrix_figure, digit_gallery, per_class_accuracy_figure
+from nnviz.figures.tiles import png_data_url
 from nnviz.inspection import Inspection, LayerInfo, penultimate_layer
 from nnviz.predict import DigitClassifier
 from nnviz.preprocess import BlankDrawing, mnist_style
 from ui.drawing import current_drawing
-from ui.inspect_cache import embedding, png_data_url, test_report, test_set
+from ui.inspect_cache import embedding, test_report, test_set
 
 PLOT = {"displayModeBar": False}
 INPUTS = ["Your drawing", "A test image", "Show me a mistake"]

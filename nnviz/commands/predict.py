@@ -17,7 +17,7 @@ SPECIAL_MODELS: dict[str, Callable[[], object]] = {}
 
 
 def _animals():
-    from nnviz.animals import AnimalClassifier  # imports timm: only when asked for
+    from nnviz.photos.classify import AnimalClassifier  # imports timm: only when asked for
     return AnimalClassifier()
 
 

@@ -7,10 +7,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from nnviz import submission, transfer
 from nnviz.checkpoints import CheckpointError
 from nnviz.files import atomic_write_bytes
 from nnviz.commands.train_head import progress_printer
+from nnviz.photos import submission
+from nnviz.photos.features import FeatureCache
+from nnviz.photos.labelled import DatasetError
+from nnviz.photos.transfer import load_head
 
 
 def register(sub) -> None:
@@ -26,11 +29,11 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        head, card = transfer.load_head(args.model)
+        head, card = load_head(args.model)
         ids, paths = submission.read_test_features(args.features, args.root)
-        sub = submission.predict_submission(head, card, ids, paths, cache=transfer.FeatureCache(args.cache),
+        sub = submission.predict_submission(head, card, ids, paths, cache=FeatureCache(args.cache),
                                             on_progress=progress_printer(args.quiet))
-    except (CheckpointError, transfer.DatasetError) as exc:
+    except (CheckpointError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for i, msg in sub.errors.items():

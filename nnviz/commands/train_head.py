@@ -13,9 +13,11 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from nnviz import transfer
 from nnviz.archives import ArchiveError, extract_zip
 from nnviz.checkpoints import CheckpointError, save_checkpoint, user_models_dir
+from nnviz.photos.features import FeatureCache, extract_features
+from nnviz.photos.labelled import DatasetError, find_labelled_photos, split_photos
+from nnviz.photos.transfer import HEAD_CONFIG, HeadJob
 from nnviz.divergence import Diverged
 from nnviz.training import EpochEnd
 
@@ -26,9 +28,9 @@ def register(sub) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", type=Path, help="folder of labelled photos (class folders or Conser-vision CSVs)")
     src.add_argument("--zip", type=Path, help="zip of labelled photos in either layout")
-    p.add_argument("--epochs", type=int, default=transfer.HEAD_CONFIG.epochs)
-    p.add_argument("--lr", type=float, default=transfer.HEAD_CONFIG.learning_rate, help="peak learning rate")
-    p.add_argument("--batch-size", type=int, default=transfer.HEAD_CONFIG.batch_size)
+    p.add_argument("--epochs", type=int, default=HEAD_CONFIG.epochs)
+    p.add_argument("--lr", type=float, default=HEAD_CONFIG.learning_rate, help="peak learning rate")
+    p.add_argument("--batch-size", type=int, default=HEAD_CONFIG.batch_size)
     p.add_argument("--test-fraction", type=float, default=0.25, help="share of photos held out (by site if given)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, help="feature cache folder (default: data/features/efficientnet-lite0)")
@@ -53,13 +55,13 @@ def run(args: argparse.Namespace) -> int:
             if args.zip is not None:
                 extract_zip(args.zip, tmp)
                 root = Path(tmp)
-            photos = transfer.find_labelled_photos(root)
-        except (ArchiveError, transfer.DatasetError, OSError) as exc:
+            photos = find_labelled_photos(root)
+        except (ArchiveError, DatasetError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         try:
-            feats = transfer.extract_features(photos.paths, cache=transfer.FeatureCache(args.cache),
-                                              on_progress=progress_printer(args.quiet), names=photos.ids)
+            feats = extract_features(photos.paths, cache=FeatureCache(args.cache),
+                                     on_progress=progress_printer(args.quiet), names=photos.ids)
         except CheckpointError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -68,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
     photos = photos.subset(feats.ok.nonzero()[0])
     values = feats.values[feats.ok]
     try:
-        split = transfer.split_photos(photos.labels, photos.sites, args.test_fraction, args.seed)
-        config = replace(transfer.HEAD_CONFIG, epochs=args.epochs, learning_rate=args.lr,
+        split = split_photos(photos.labels, photos.sites, args.test_fraction, args.seed)
+        config = replace(HEAD_CONFIG, epochs=args.epochs, learning_rate=args.lr,
                          batch_size=args.batch_size, seed=args.seed)
-        job = transfer.HeadJob(values, photos, split, config)
+        job = HeadJob(values, photos, split, config)
         if not args.quiet:
             print(f"{len(photos)} photos, {len(photos.classes)} classes; held out {split.description}")
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-# Transparent for the weakest tenth of the map (so faint noise does not muddy the digit), then
-# bright yellow through orange to opaque red at the maximum.
-HEAT = [[0.0, "rgba(255,230,0,0)"], [0.1, "rgba(255,230,0,0)"], [0.2, "rgba(255,215,0,0.55)"],
-        [0.6, "rgba(255,110,0,0.85)"], [1.0, "rgba(230,0,0,1)"]]
+from nnviz.figures.style import HEAT
 # The digit is drawn in mid grey rather than white so the colours on top of it stay readable.
 INK_BRIGHTNESS = 0.55
 

@@ -5,36 +5,48 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from nnviz.figures.layers import ACCENT, mosaic
+from nnviz.figures.style import ACCENT, COUNTS
+from nnviz.figures.tiles import mosaic
 
 
-def confusion_matrix_figure(confusion: np.ndarray, classes: list[str]) -> go.Figure:
-    """Heatmap of ``confusion`` ``(K, K)`` int counts (rows: true class, columns: prediction).
+def confusion_matrix_figure(confusion: np.ndarray, classes: list[str],
+                            title: str = "Confusion matrix on the test set (rows: true digit, columns: prediction)",
+                            unit: str = "images", clickable: bool = True) -> go.Figure:
+    """Heatmap of ``confusion`` ``(K, K)`` int counts (rows: true class, columns: prediction), the
+    Inspect page's (10 digits, 10,000 test images) and the Photos page's (a head's held-out photos).
 
     Colour is ``log10(1 + count)`` so the few mistakes are visible next to ~1,000 correct answers;
-    each cell is labelled with its count, and the heatmap's ``customdata`` holds the counts.
-    An invisible marker sits on every cell so a click selects it (Streamlit's plotly selection
-    reports scatter points, not heatmap cells): the selected point's ``x``, ``y`` are the
-    predicted and true class.
+    each cell is labelled with its count, and the heatmap's ``customdata`` holds the counts
+    (hover: "true a, predicted b: n ``unit``"). Square cells; the height grows with ``K`` up to
+    520 px.
+
+    With ``clickable``, an invisible marker sits on every cell so a click selects it (Streamlit's
+    plotly selection reports scatter points, not heatmap cells): the selected point's ``x``, ``y``
+    are the predicted and true class.
     """
     cm = np.asarray(confusion)
     k = len(classes)
     colour = np.log10(1 + cm)
     fig = go.Figure(go.Heatmap(
-        z=colour, x=list(classes), y=list(classes), customdata=cm, colorscale="Blues", showscale=False,
+        z=colour, x=list(classes), y=list(classes), customdata=cm, colorscale=COUNTS, showscale=False,
         text=cm.astype(str), texttemplate="%{text}", textfont=dict(size=12),
-        hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>"))
-    tx, ty = np.meshgrid(np.arange(k), np.arange(k))
-    fig.add_trace(go.Scatter(
-        x=[classes[i] for i in tx.ravel()], y=[classes[i] for i in ty.ravel()], mode="markers",
-        marker=dict(size=34, symbol="square", color="rgba(0,0,0,0)", line=dict(width=0)),
-        customdata=cm.ravel(), hovertemplate="true %{y}, predicted %{x}: %{customdata} images — click to list them<extra></extra>",
-        showlegend=False, selected=dict(marker=dict(color="rgba(255,0,0,0.15)")),
-        unselected=dict(marker=dict(opacity=0))))
-    fig.update_layout(title="Confusion matrix on the test set (rows: true digit, columns: prediction)",
-                      height=520, margin=dict(l=60, r=10, t=50, b=50), clickmode="event+select", dragmode=False,
+        hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{customdata}} {unit}<extra></extra>"))
+    if clickable:
+        tx, ty = np.meshgrid(np.arange(k), np.arange(k))
+        fig.add_trace(go.Scatter(
+            x=[classes[i] for i in tx.ravel()], y=[classes[i] for i in ty.ravel()], mode="markers",
+            marker=dict(size=34, symbol="square", color="rgba(0,0,0,0)", line=dict(width=0)),
+            customdata=cm.ravel(),
+            hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{customdata}} {unit} — click to list them"
+                          "<extra></extra>",
+            showlegend=False, selected=dict(marker=dict(color="rgba(255,0,0,0.15)")),
+            unselected=dict(marker=dict(opacity=0))))
+        fig.update_layout(clickmode="event+select", dragmode=False)
+    fig.update_layout(title=title,
+                      height=min(520, 140 + 40 * k), margin=dict(l=60, r=10, t=50, b=50),
                       xaxis=dict(title="predicted", type="category", side="bottom", constrain="domain"),
-                      yaxis=dict(title="true", type="category", autorange="reversed", scaleanchor="x"))
+                      yaxis=dict(title="true", type="category", autorange="reversed", scaleanchor="x",
+                                 automargin=True))
     return fig
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from nnviz.figures.style import ACCENT, GREY
+
 
 def probability_bars(probabilities: np.ndarray, classes: list[str], highlight: int | None = None,
                      title: str = "Softmax probabilities") -> go.Figure:
@@ -14,7 +16,7 @@ def probability_bars(probabilities: np.ndarray, classes: list[str], highlight: i
     The y axis is fixed to 0–100 % so bars can be compared between drawings.
     """
     p = np.asarray(probabilities, dtype=float)
-    colors = ["#4C6EF5" if i == highlight else "#ADB5BD" for i in range(len(p))]
+    colors = [ACCENT if i == highlight else GREY for i in range(len(p))]
     fig = go.Figure(go.Bar(
         x=list(classes), y=p, marker_color=colors, text=[f"{v:.0%}" if v >= 0.01 else "" for v in p],
         textposition="outside", hovertemplate="%{x}: %{y:.2%}<extra></extra>", cliponaxis=False))

@@ -7,9 +7,7 @@ chart as the run goes, and runs with different batch sizes line up.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from collections.abc import Sequence
 
@@ -17,11 +15,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-ACCENT = "#4C6EF5"
+from nnviz.figures.style import ACCENT, GREY
+from nnviz.figures.tiles import png_data_url
+
 TEST_COLOR = "#F76707"
-RAW_COLOR = "#ADB5BD"
 GOOD, BAD = "#2B8A3E", "#C92A2A"
-RUN_COLORS = ("#4C6EF5", "#F76707", "#2B8A3E", "#AE3EC9", "#1098AD", "#E8590C")
+RUN_COLORS = (ACCENT, TEST_COLOR, "#2B8A3E", "#AE3EC9", "#1098AD", "#E8590C")
 LOG_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 2, 3, 5, 10, 20, 50, 100)
 MAX_POINTS = 500  # per line; more is hardly visible at chart width and slows the browser's redraws
 
@@ -67,7 +66,7 @@ def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: S
     """
     x, raw, smooth = _thin(np.asarray(steps, dtype=float) / max(steps_per_epoch, 1), losses, smoothed)
     fig = go.Figure([
-        go.Scatter(x=x, y=raw, mode="lines", name="batch loss", line=dict(color=RAW_COLOR, width=1),
+        go.Scatter(x=x, y=raw, mode="lines", name="batch loss", line=dict(color=GREY, width=1),
                    hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra>batch loss</extra>"),
         go.Scatter(x=x, y=smooth, mode="lines", name="smoothed", line=dict(color=ACCENT, width=2.5),
                    hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra>smoothed</extra>"),
@@ -124,15 +123,10 @@ _TILE_CACHE: dict[bytes, list[str]] = {}
 def _tile_uris(pixels: np.ndarray, scale: int) -> list[str]:
     """PNG data URIs of ``(K, H, W, 3)`` uint8 images enlarged ``scale``× with square pixels
     (nearest neighbour: each image pixel stays a visible block). Cached: the images never change."""
-    from PIL import Image
 
     key = pixels.tobytes() + bytes(f"{pixels.shape}{scale}", "ascii")
     if key not in _TILE_CACHE:
-        uris = []
-        for tile in pixels:
-            buf = io.BytesIO()
-            Image.fromarray(np.ascontiguousarray(tile.repeat(scale, 0).repeat(scale, 1))).save(buf, format="PNG")
-            uris.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+        uris = [png_data_url(tile, scale) for tile in pixels]
         if len(_TILE_CACHE) > 32:
             _TILE_CACHE.clear()
         _TILE_CACHE[key] = uris

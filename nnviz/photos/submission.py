@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from nnviz import transfer
+from nnviz.photos.features import FeatureCache, extract_features
+from nnviz.photos.labelled import DatasetError, photo_path, read_csv
+from nnviz.photos.transfer import head_probabilities
 
 
 @dataclass
@@ -48,42 +50,32 @@ def read_test_features(features_csv: str | Path, root: str | Path | None = None)
     to ``root``, default the CSV's folder).
 
     Raises:
-        nnviz.transfer.DatasetError: unreadable CSV, missing columns, a path leaving the folder.
+        nnviz.photos.labelled.DatasetError: unreadable CSV, missing columns, a path leaving the folder.
     """
     features_csv = Path(features_csv)
     root = Path(root) if root is not None else features_csv.parent
-    try:
-        with open(features_csv, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise transfer.DatasetError(f"cannot read {features_csv.name}: {exc}") from exc
+    rows = read_csv(features_csv)
     if not rows or not {"id", "filepath"} <= set(rows[0]):
-        raise transfer.DatasetError(f"{features_csv.name} needs the columns id and filepath")
-    ids, paths = [], []
-    for r in rows:
-        path = (root / r["filepath"]).resolve()
-        if root.resolve() not in path.parents:
-            raise transfer.DatasetError(f"{r['id']}: the file path {r['filepath']!r} leaves the data folder")
-        ids.append(r["id"])
-        paths.append(path)
-    return ids, paths
+        raise DatasetError(f"{features_csv.name} needs the columns id and filepath")
+    return [r["id"] for r in rows], [photo_path(root, r) for r in rows]
 
 
 def predict_submission(head: nn.Module, card: dict, ids: list[str], paths: list[Path],
-                       model: nn.Module | None = None, cache: transfer.FeatureCache | None = None,
+                       model: nn.Module | None = None, cache: FeatureCache | None = None,
                        on_progress: Callable[[int, int], None] | None = None) -> Submission:
-    """Run the photos through the backbone (:func:`nnviz.transfer.extract_features`) and the head.
+    """Run the photos through the backbone (:func:`nnviz.photos.features.extract_features`) and the head.
 
     Args:
-        head, card: from :func:`nnviz.transfer.load_head` (or a just-trained :class:`HeadJob`).
+        head, card: from :func:`nnviz.photos.transfer.load_head` (or a just-trained
+            :class:`~nnviz.photos.transfer.HeadJob`).
         ids, paths: the test photos, e.g. from :func:`read_test_features`.
 
     Returns:
         :class:`Submission` with one row per id, in the given order, columns in the card's class order.
     """
     classes = list(card["classes"])
-    feats = transfer.extract_features(paths, model=model, cache=cache, on_progress=on_progress, names=ids)
+    feats = extract_features(paths, model=model, cache=cache, on_progress=on_progress, names=ids)
     probs = np.full((len(ids), len(classes)), 1.0 / len(classes))
     if feats.ok.any():
-        probs[feats.ok] = transfer.head_probabilities(head, feats.values[feats.ok])
+        probs[feats.ok] = head_probabilities(head, feats.values[feats.ok])
     return Submission(list(ids), probs, classes, {ids[i]: msg for i, msg in feats.errors.items()})

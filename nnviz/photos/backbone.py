@@ -271,5 +271,5 @@ def model_card() -> dict:
         "training_data": "ImageNet-1k (ILSVRC 2012), 1.28 million photos, 1000 classes",
         "preprocessing": preprocessing_card(),
         "classes": "ImageNet-1k names from torchvision's weight metadata; WordNet ids from timm",
-        "groups": "nnviz/animal_groups.json, generated from WordNet 3.0 by scripts/make_animal_groups.py",
+        "groups": "nnviz/photos/groups.json, generated from WordNet 3.0 by scripts/make_animal_groups.py",
     }

@@ -1,7 +1,7 @@
 """What a real ImageNet network makes of a photo: top-5 classes and an animal group.
 
-:class:`AnimalClassifier` runs EfficientNet-Lite0 (:mod:`nnviz.imagenet`) on a photo and folds
-its 1000 class probabilities into the groups of :mod:`nnviz.animal_groups` (dog, cat, the
+:class:`AnimalClassifier` runs EfficientNet-Lite0 (:mod:`nnviz.photos.backbone`) on a photo and folds
+its 1000 class probabilities into the groups of :mod:`nnviz.photos.groups` (dog, cat, the
 camera-trap classes, other animal, blank). The command line's ``predict --model animals`` and the
 Photos page both use it.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nnviz import imagenet
-from nnviz.animal_groups import GROUP_TITLES, GROUPS, group_members, group_probabilities
 from nnviz.images import open_image
+from nnviz.photos import backbone
+from nnviz.photos.groups import GROUP_TITLES, GROUPS, group_members, group_probabilities
 
 
 @dataclass
@@ -35,7 +35,7 @@ class AnimalPrediction:
 
     group: str
     group_probabilities: dict[str, float]
-    top5: list[imagenet.TopClass]
+    top5: list[backbone.TopClass]
     breed: str | None
     probabilities: np.ndarray
     input: torch.Tensor
@@ -59,13 +59,13 @@ class AnimalClassifier:
     can serve many threads (the Streamlit server shares it between sessions).
 
     Raises:
-        nnviz.imagenet.BackboneUnavailable: the pretrained weights are not installed.
+        nnviz.photos.backbone.BackboneUnavailable: the pretrained weights are not installed.
     """
 
     def __init__(self, device: str = "cpu"):
         self.device = torch.device(device)
-        self.model = imagenet.load_efficientnet_lite0(str(self.device))
-        self.sequential = imagenet.as_sequential(self.model)
+        self.model = backbone.load_efficientnet_lite0(str(self.device))
+        self.sequential = backbone.as_sequential(self.model)
 
     @torch.no_grad()
     def probabilities(self, x: torch.Tensor) -> np.ndarray:
@@ -80,17 +80,17 @@ class AnimalClassifier:
         breed = None
         if group in ("dog", "cat"):
             members = group_members(group)
-            breed = imagenet.class_names()[members[np.argmax(probs[members])]]
+            breed = backbone.class_names()[members[np.argmax(probs[members])]]
         return AnimalPrediction(group, {g: float(p) for g, p in zip(GROUPS, groups)},
-                                imagenet.top_k(probs, 5), breed, probs, x)
+                                backbone.top_k(probs, 5), breed, probs, x)
 
     def predict_image(self, img, name: str = "image") -> AnimalPrediction:
-        """Preprocess (:func:`nnviz.imagenet.preprocess`) and classify a decoded image.
+        """Preprocess (:func:`nnviz.photos.backbone.preprocess`) and classify a decoded image.
 
         Raises:
             nnviz.images.ImageReadError: the image is too small.
         """
-        return self.predict_tensor(imagenet.preprocess(img, name))
+        return self.predict_tensor(backbone.preprocess(img, name))
 
     def predict_file(self, source: str | Path | bytes, name: str | None = None) -> AnimalPrediction:
         """Read (:func:`nnviz.images.open_image`) and classify an image file or upload's bytes.
@@ -116,7 +116,7 @@ def grad_cam(classifier: AnimalClassifier, x: torch.Tensor, target: int) -> np.n
     via :func:`nnviz.attribution.grad_cam`, on ``GRAD_CAM_LAYER``, bilinearly upsampled).
 
     Args:
-        x: ``(3, 224, 224)`` float32 in [-1, 1] (:func:`nnviz.imagenet.preprocess`).
+        x: ``(3, 224, 224)`` float32 in [-1, 1] (:func:`nnviz.photos.backbone.preprocess`).
         target: ImageNet class index 0–999.
 
     Returns:

@@ -9,7 +9,7 @@ animal class (under ``animal.n.01``) is "other_animal", and all remaining classe
 food, scenes) are "blank" (no animal). The groups therefore partition the 1000 classes, and the
 group probabilities sum to 1.
 
-The class → group table ``animal_groups.json`` is generated once from WordNet by
+The class → group table ``groups.json`` is generated once from WordNet by
 ``scripts/make_animal_groups.py`` and committed, so WordNet is not needed at run time.
 """
 
@@ -51,7 +51,7 @@ GROUP_TITLES: dict[str, str] = {
 CONSERVISION_CLASSES: tuple[str, ...] = ("antelope_duiker", "bird", "blank", "civet_genet", "hog",
                                          "leopard", "monkey_prosimian", "rodent")
 
-TABLE_PATH = Path(__file__).with_name("animal_groups.json")
+TABLE_PATH = Path(__file__).with_name("groups.json")
 
 
 @lru_cache(maxsize=1)
