@@ -8,6 +8,7 @@ names and shapes (``fc1.weight`` ``(out, in)``, …) and the same maths (``z = W
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
 import platform
@@ -24,14 +25,27 @@ from nnviz.runs import make_card
 from nnviz.training import BatchEnd, EpochEnd, TrainResult
 
 # The recipe of the shipped trained/digits-numpy: 3Blue1Brown's 784 → 16 → 16 → 10, trained by
-# plain mini-batch SGD. Chosen on a held-out validation set (the last 10,000 of the 60,000
-# training images; see the card's "recipe_selection"), never on the test set.
-DIGITS_NUMPY = ({"kind": "mlp", "hidden": [16, 16], "activation": "sigmoid", "in_features": 784,
+# plain mini-batch SGD. Chosen on a held-out validation set — trained on the first 50,000 training
+# images, scored on the last 10,000 — never on the test set (benchmarks/select_numpy_recipe.py).
+DIGITS_NUMPY = ({"kind": "mlp", "hidden": [16, 16], "activation": "relu", "in_features": 784,
                  "num_classes": 10, "dropout": 0.0},
-                NumpyTrainConfig(epochs=40, batch_size=32, learning_rate=1.0, learning_rate_decay=0.93))
+                NumpyTrainConfig(epochs=40, batch_size=32, learning_rate=0.05, learning_rate_decay=0.9))
+RECIPE_SELECTION = (
+    "chosen on a validation split of the training set (trained on images 0–49,999, scored on 50,000–59,999), "
+    "never on the test set; validation accuracy after 40 epochs, batch 32: ReLU η 0.05 × 0.9/epoch 96.12 %, "
+    "ReLU η 0.05 × 0.95 96.00 %, ReLU η 0.03 × 0.97 95.81 %, ReLU η 0.1 × 0.93 95.40 %, tanh η 0.05 94.61 %, "
+    "sigmoid η 2 × 0.93 94.59 %, sigmoid η 1 × 0.93 94.48 %, sigmoid η 0.5 × 0.95 94.37 %; "
+    "then retrained with the winner on all 60,000 training images")
 
 TRAINED_BY = ("nnviz.numpy_mlp: NumPy code written from scratch (forward pass, softmax, cross-entropy, "
               "backpropagation by Nielsen's equations BP1–BP4, mini-batch SGD); no PyTorch autograd or optimizer")
+
+
+def is_shipped_recipe(hidden, activation: str, config: NumpyTrainConfig) -> bool:
+    """Whether a run uses the digits-numpy recipe (any seed, all training images)."""
+    architecture, recipe = DIGITS_NUMPY
+    return ([int(w) for w in hidden] == architecture["hidden"] and activation == architecture["activation"]
+            and dataclasses.replace(config, seed=recipe.seed) == recipe)
 
 
 def as_arrays(images: torch.Tensor, labels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -114,11 +128,15 @@ def train_numpy_model(hidden=(16, 16), activation: str = "sigmoid", config: Nump
     card = make_card(architecture_of(mlp), dataset, config, result, model, torch.device("cpu"), n_train, len(x_test))
     card.update({
         "trained_by": TRAINED_BY,
+        # The keys every card has (the Home page reads optimizer), then the NumPy recipe's own.
+        "hyperparameters": {"optimizer": "sgd", "schedule": f"×{config.learning_rate_decay:g} per epoch",
+                            "weight_decay": 0.0, "augment": False, **config.to_dict()},
         "recipe": (f"plain mini-batch SGD, batch {config.batch_size}, learning rate {config.learning_rate:g} "
                    f"× {config.learning_rate_decay:g} per epoch, {config.epochs} epochs, cross-entropy loss, "
                    f"{config.dtype}, no momentum, no weight decay, no augmentation"),
         "device": f"cpu (NumPy {np.__version__}, {os.cpu_count()} cores, {platform.processor() or platform.machine()})",
         "numpy_version": np.__version__,
+        **({"recipe_selection": RECIPE_SELECTION} if is_shipped_recipe(hidden, activation, config) else {}),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     })
     return model, card

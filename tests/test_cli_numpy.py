@@ -16,14 +16,14 @@ def test_train_numpy_mlp_writes_a_checkpoint_with_its_card(tmp_path, capsys):
     card = json.loads((tmp_path / "tiny-numpy.json").read_text())
     assert (tmp_path / "tiny-numpy.safetensors").is_file()
     assert "NumPy" in card["trained_by"] and "SGD" in card["recipe"]
-    assert card["architecture"] == {"kind": "mlp", "hidden": [16, 16], "activation": "sigmoid", "in_features": 784,
+    assert card["architecture"] == {"kind": "mlp", "hidden": [16, 16], "activation": "relu", "in_features": 784,
                                     "num_classes": 10, "dropout": 0.0}
     assert card["hyperparameters"]["epochs"] == 2 and card["hyperparameters"]["train_size"] == 3000
     assert card["split"]["n_train"] == 3000 and card["split"]["n_test"] == 10000
     assert card["metrics"]["epochs_completed"] == 2 and card["metrics"]["test_accuracy"] > 0.7
     assert card["training_time_s"] > 0 and card["date"] and card["dataset"] == "mnist"
     classifier = DigitClassifier(str(tmp_path / "tiny-numpy.json"))
-    assert [n for n, _ in classifier.model.named_children()] == ["flatten", "fc1", "sigmoid1", "fc2", "sigmoid2", "fc3"]
+    assert [n for n, _ in classifier.model.named_children()] == ["flatten", "fc1", "relu1", "fc2", "relu2", "fc3"]
 
 
 def test_options_that_do_not_apply_are_refused(tmp_path, capsys):

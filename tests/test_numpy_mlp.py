@@ -129,3 +129,18 @@ def test_stopping_by_not_iterating_keeps_the_weights_so_far(batch):
     first = next(events)
     events.close()
     assert first.step == 1 and not np.array_equal(before, mlp.weights[0])
+
+
+def test_shipped_digits_numpy_was_trained_by_the_numpy_code_and_reads_digits(mnist_test):
+    from nnviz.predict import DigitClassifier
+    classifier = DigitClassifier("digits-numpy")
+    card = classifier.card
+    assert "NumPy" in card["trained_by"] and card["dataset"] == "mnist"
+    assert card["architecture"]["hidden"] == [16, 16] and card["split"]["n_train"] == 60000
+    assert card["metrics"]["test_accuracy"] >= 0.95 and "validation" in card["recipe_selection"]
+    x, y = as_arrays(*mnist_test)
+    mlp = from_torch(classifier.model)
+    with torch.no_grad():
+        logits = classifier.model(mnist_test[0][:500]).numpy()
+    np.testing.assert_allclose(forward(mlp, x[:500].astype(np.float64)).logits, logits, rtol=1e-4, atol=1e-4)
+    assert evaluate(mlp, x, y)[0] == pytest.approx(card["metrics"]["test_accuracy"], abs=1e-4)
