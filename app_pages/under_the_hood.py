@@ -33,17 +33,20 @@ st.markdown(f"Input: **{inp.about}**. The network answers **{classifier.classes[
             f"({probabilities[predicted]:.1%}). Circles are neurons, coloured by their activation (dark = quiet, "
             "yellow = active); lines are the strongest weights into each neuron, **blue positive**, "
             "**red negative**, thicker for larger. Hover a neuron for its numbers.")
-diagram_col, neuron_col = st.columns([3, 1], gap="medium")
-with neuron_col:
+diagram = st.empty()  # drawn after the neuron is chosen below, so the choice is ringed
+pick_col, weights_col = st.columns([1, 1], gap="large")
+with pick_col:
     layer1 = forward(mlp, inp.x[None, :]).activations[1][0]
-    neuron = st.selectbox(f"A neuron of layer 1 ({widths[1]})", range(widths[1]), key="hood_neuron",
+    neuron = st.selectbox(f"A neuron of layer 1 (of {widths[1]})", range(widths[1]), key="hood_neuron",
                           index=int(layer1.argmax()), format_func=lambda j: f"neuron {j} (a = {layer1[j]:.2f})")
+    st.markdown("**What this neuron looks for**: its 784 incoming weights in the shape of the image. "
+                "Ink on blue pixels raises its weighted sum, ink on red lowers it; white pixels do not matter. "
+                "The chosen neuron is ringed in black in the diagram.")
+with weights_col:
     st.plotly_chart(neuron_weights_image(mlp.weights[0][neuron], 1, neuron), config=PLOT, width="stretch",
                     key="hood_weights")
-    st.caption("What this neuron looks for: its 784 incoming weights in the shape of the image. Ink on blue "
-               "pixels raises its weighted sum, ink on red lowers it.")
-with diagram_col:
-    st.plotly_chart(network_diagram(mlp, inp.x, inp.image, classifier.classes, highlight=(1, neuron)),
+with diagram.container():
+    st.plotly_chart(network_diagram(mlp, inp.x, inp.image, classifier.classes, highlight=(1, neuron), height=440),
                     config=PLOT, width="stretch", key="hood_diagram")
 
 # 2. One step of learning ---------------------------------------------------------------------------
@@ -69,8 +72,8 @@ with backward_col:
     st.markdown("**Every weight and bias** takes such a step at once. Before and after:")
     m1, m2 = st.columns(2)
     m1.metric(f"Probability of {label}", f"{step.probabilities_after[label]:.1%}",
-              f"{(step.probabilities_after[label] - step.probabilities[label]) * 100:+.1f} points")
-    m2.metric("Loss", f"{step.loss_after:.4f}", f"{step.loss_after - step.loss:+.4f}", delta_color="inverse")
+              f"{(step.probabilities_after[label] - step.probabilities[label]) * 100:+.2f} points")
+    m2.metric("Loss", f"{step.loss_after:.4g}", f"{step.loss_after - step.loss:+.3g}", delta_color="inverse")
 before, after = st.columns(2)
 before.plotly_chart(probability_bars(step.probabilities, classifier.classes, label, "Before the step"),
                     config=PLOT, width="stretch", key="hood_before")

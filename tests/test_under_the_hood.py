@@ -115,7 +115,10 @@ def test_page_renders_the_network_for_an_injected_drawing(mnist_test_pixels, shi
     latex = " ".join(l.value for l in at.latex)
     assert r"\sum_k w_k a_k + b" in latex and r"\frac{\partial L}" in latex and r"\leftarrow" in latex
     assert {m.label for m in at.metric} >= {"Loss"}
-    assert len(at.get("page_link")) >= 18  # the glossary, each term linked
+    from nnviz.glossary import GLOSSARY
+    glossary = " ".join(m.value for m in at.markdown)
+    assert all(f"**{t.word}** — {t.meaning}" in glossary for t in GLOSSARY) and len(GLOSSARY) == 18
+    assert {link.proto.page for link in at.get("page_link")} == {"draw", "inspect", "train", "under-the-hood"}
     at.selectbox(key="hood_label").set_value(3).run()  # teach it a wrong label: the loss is large
     assert not at.exception, at.exception
     loss = next(m for m in at.metric if m.label == "Loss")

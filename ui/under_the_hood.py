@@ -23,6 +23,8 @@ DEFAULT_MODEL = "digits-numpy"
 PAGES = {"draw": ("app_pages/draw.py", ":material/draw:"), "inspect": ("app_pages/inspect.py", ":material/biotech:"),
          "train": ("app_pages/train.py", ":material/model_training:"),
          "under-the-hood": ("app_pages/under_the_hood.py", ":material/neurology:")}
+PAGE_TITLES = {"draw": "Draw a digit", "inspect": "Open the network", "train": "Train a network",
+               "under-the-hood": "this page"}
 
 
 def small_mlp_cards() -> list[dict]:
@@ -96,15 +98,16 @@ def show_forward(step: LearningStep, activation: str, output_layer: int) -> None
     st.markdown(f"**Forward.** {'Output' if last else 'Neuron'} {n.j} of layer {n.layer} adds up its {n.n_inputs} "
                 f"inputs, each times its weight, plus its bias. The {len(n.terms)} largest terms:")
     st.dataframe(rows, hide_index=True, width="stretch")
-    shown = " + ".join(fmt(t.product) for t in n.terms)
-    st.latex(rf"z = \sum_k w_k a_k + b = {shown} + \underbrace{{{fmt(n.rest)}}}_{{\text{{other {n.n_inputs - len(n.terms)} terms}}}}"
-             rf" + \underbrace{{{fmt(n.bias)}}}_{{b}} = {fmt(n.z)}")
+    top = sum(t.product for t in n.terms)
+    st.latex(rf"\begin{{aligned}} z &= \sum_k w_k a_k + b \\ &= \underbrace{{{fmt(top)}}}_{{\text{{these {len(n.terms)}}}}}"
+             rf" + \underbrace{{{fmt(n.rest)}}}_{{\text{{other {n.n_inputs - len(n.terms)}}}}}"
+             rf" + \underbrace{{{fmt(n.bias)}}}_{{b}} = {fmt(n.z)} \end{{aligned}}")
     if not last:
         st.latex(rf"a = \mathrm{{{activation}}}(z) = \mathrm{{{activation}}}({fmt(n.z)}) = {fmt(n.activation)}")
     y = step.label
     p = step.probabilities[y]
-    st.latex(rf"p_{y} = \mathrm{{softmax}}(z)_{y} = \frac{{e^{{z_{y}}}}}{{\sum_j e^{{z_j}}}}"
-             rf" = \frac{{e^{{{fmt(step.logits[y])}}}}}{{{fmt(np.exp(step.logits).sum())}}} = {fmt(p)}")
+    st.latex(rf"\begin{{aligned}} p_{y} &= \mathrm{{softmax}}(z)_{y} = \frac{{e^{{z_{y}}}}}{{\sum_j e^{{z_j}}}} \\"
+             rf" &= \frac{{e^{{{fmt(step.logits[y])}}}}}{{{fmt(np.exp(step.logits).sum())}}} = {fmt(p)} \end{{aligned}}")
     st.latex(rf"L = -\log p_{y} = -\log\left({fmt(p)}\right) = {fmt(step.loss)}")
 
 
@@ -117,25 +120,29 @@ def show_backward(step: LearningStep, activation: str, output_layer: int) -> Non
                 f"{g.j} of layer {g.layer}: how much would the loss change if it grew a little? The chain rule "
                 "multiplies one factor per link from the loss back to the weight:")
     if g.layer == output_layer:
-        st.latex(rf"\frac{{\partial L}}{{\partial {w}}} = \underbrace{{(p_{{{g.j}}} - [{g.j} = {step.label}])}}"
-                 rf"_{{\partial L / \partial z_{{{g.j}}} = {fmt(g.upstream)}}} \cdot \underbrace{{a_{{{g.k}}}}}_{{{fmt(g.input)}}}"
-                 rf" = {fmt(g.gradient)}")
+        st.latex(rf"\begin{{aligned}} \frac{{\partial L}}{{\partial {w}}} &= (p_{{{g.j}}} - [{g.j} = {step.label}])"
+                 rf" \cdot a_{{{g.k}}} \\ &= {fmt(g.upstream)} \cdot {fmt(g.input)} = {fmt(g.gradient)} \end{{aligned}}")
+        st.caption(f"[{g.j} = {step.label}] is 1 if this output is the right answer, else 0: softmax and "
+                   "cross-entropy together send back simply “probability minus target”.")
     else:
-        st.latex(rf"\frac{{\partial L}}{{\partial {w}}} = \underbrace{{\frac{{\partial L}}{{\partial a_{{{g.j}}}}}}}"
-                 rf"_{{{fmt(g.upstream)}}} \cdot \underbrace{{\mathrm{{{activation}}}'(z_{{{g.j}}})}}_{{{fmt(g.slope)}}}"
-                 rf" \cdot \underbrace{{a_{{{g.k}}}}}_{{{fmt(g.input)}}} = {fmt(g.gradient)}")
+        st.latex(rf"\begin{{aligned}} \frac{{\partial L}}{{\partial {w}}} &= \frac{{\partial L}}{{\partial a_{{{g.j}}}}}"
+                 rf" \cdot \mathrm{{{activation}}}'(z_{{{g.j}}}) \cdot a_{{{g.k}}} \\"
+                 rf" &= {fmt(g.upstream)} \cdot {fmt(g.slope)} \cdot {fmt(g.input)} \\ &= {fmt(g.gradient)} \end{{aligned}}")
         st.caption("∂L/∂a is the error sent back from the layer above: each of its neurons' errors times the "
                    "weight that connects it to this neuron, added up (backpropagation).")
         if g.slope == 0:
             st.info(f"This neuron is off for this input (z < 0, so {activation}'(z) = 0): none of its incoming weights "
                     "learn from this example. Pick a neuron that is on (yellow in the diagram).", icon=":material/info:")
-    st.latex(rf"{w} \leftarrow {w} - \eta \frac{{\partial L}}{{\partial {w}}} = {fmt(g.weight, 5)} - {fmt(g.learning_rate)}"
-             rf" \times {fmt(g.gradient)} = {fmt(g.new_weight, 5)}")
+    st.latex(rf"\begin{{aligned}} {w} &\leftarrow {w} - \eta \, \frac{{\partial L}}{{\partial {w}}} \\"
+             rf" &= {fmt(g.weight, 5)} - {fmt(g.learning_rate)} \times {fmt(g.gradient)} \\ &= {fmt(g.new_weight, 5)}"
+             r" \end{aligned}")
 
 
 def show_glossary() -> None:
-    """Every term, one line each, linked to the page where the student sees it."""
-    left, right = st.columns(2)
-    for i, term in enumerate(GLOSSARY):
-        path, icon = PAGES[term.page]
-        (left if i % 2 == 0 else right).page_link(path, label=f"**{term.word}** — {term.meaning}", icon=icon)
+    """Every term, one plain line each, under a link to the page where the student sees it."""
+    for page, (path, icon) in PAGES.items():
+        terms = [t for t in GLOSSARY if t.page == page]
+        if not terms:
+            continue
+        st.page_link(path, label=f"**See it on {PAGE_TITLES[page]}**", icon=icon)
+        st.markdown("\n".join(f"- **{t.word}** — {t.meaning}" for t in terms))

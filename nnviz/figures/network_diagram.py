@@ -63,7 +63,7 @@ def network_diagram(mlp: NumpyMLP, x: np.ndarray, image: np.ndarray, classes: li
     fp = forward(mlp, np.asarray(x, dtype=mlp.weights[0].dtype).reshape(1, -1))
     probabilities = softmax(fp.logits[0])
     L = len(mlp.weights)
-    # One unit is the height of a neuron column; x and y share it (square pixels, round circles).
+    # Coordinates in units of a neuron column's height; about square on a desktop-wide page.
     xs = IMAGE_SIZE + 0.4 + COLUMN_GAP * np.arange(L)  # column of layer l = 1 … L
     px = IMAGE_SIZE / side  # one pixel of the input image
     ys = [layer_positions(w) for w in widths[1:]]
@@ -126,10 +126,11 @@ def network_diagram(mlp: NumpyMLP, x: np.ndarray, image: np.ndarray, classes: li
     labels = ["input<br>28×28 pixels"] + [f"layer {l}<br>{widths[l]} neurons" for l in range(1, L)] + ["output<br>softmax"]
     for x_pos, text in zip([IMAGE_SIZE / 2, *xs], labels):
         fig.add_annotation(x=x_pos, y=1.02, yanchor="bottom", text=text, showarrow=False, font=dict(size=12))
-    fig.update_layout(height=height, margin=dict(l=5, r=5, t=45, b=5), plot_bgcolor="white", hovermode="closest",
-                      xaxis=dict(visible=False, range=[-0.02, xs[-1] + 0.4], fixedrange=True, constrain="domain"),
-                      yaxis=dict(visible=False, range=[-0.02, 1.12], fixedrange=True, scaleanchor="x",
-                                 constrain="domain"))
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="white", hovermode="closest",
+                      # No locked aspect ratio: on a phone a locked one shrinks the whole drawing to a
+                      # strip; unlocked, the circles stay readable and only the image's pixels stretch.
+                      xaxis=dict(visible=False, range=[-0.02, xs[-1] + 0.4], fixedrange=True),
+                      yaxis=dict(visible=False, range=[-0.02, 1.12], fixedrange=True))
     return fig
 
 
@@ -143,7 +144,7 @@ def neuron_weights_image(weights: np.ndarray, layer: int, j: int) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=w.reshape(side, side), colorscale=[[0, NEGATIVE], [0.5, "#ffffff"], [1, POSITIVE]],
                                zmin=-limit, zmax=limit, colorbar=dict(title="w", thickness=12),
                                hovertemplate="row %{y}, col %{x}: w = %{z:.3f}<extra></extra>"))
-    fig.update_layout(title=f"Incoming weights of layer {layer}, neuron {j}", height=320,
+    fig.update_layout(title=f"Weights into neuron {j}", height=320,
                       margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(visible=False, constrain="domain"),
                       yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
