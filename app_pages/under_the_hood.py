@@ -16,7 +16,7 @@ RATES = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 
 use_one_thread_for_inference()
 st.title("Under the hood")
-st.caption("A network small enough to see whole, trained by about 200 lines of NumPy (`nnviz/numpy_mlp.py`): "
+st.caption("A network small enough to see whole, trained by one short file of NumPy code (`nnviz/numpy_mlp.py`): "
            "every circle is a neuron, every number below is computed for your input.")
 
 name = hood.choose_small_mlp("hood_model")

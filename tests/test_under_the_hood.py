@@ -123,3 +123,21 @@ def test_page_renders_the_network_for_an_injected_drawing(mnist_test_pixels, shi
     assert not at.exception, at.exception
     loss = next(m for m in at.metric if m.label == "Loss")
     assert float(loss.delta) < 0  # one small step lowers the loss on that example
+
+
+def test_digits_numpy_works_on_the_draw_and_inspect_pages(mnist_test_pixels):
+    """The network trained by the NumPy code is an ordinary checkpoint: Draw and Inspect use it unchanged."""
+    pixels, labels = mnist_test_pixels
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("app_pages/draw.py")
+    at.session_state["drawing"] = canvas_from_mnist(pixels[0])  # a 7
+    at.run()
+    at.radio(key="draw_model").set_value("digits-numpy").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Prediction"] == str(labels[0])
+    at.switch_page("app_pages/inspect.py").run()
+    at.radio(key="inspect_model").set_value("digits-numpy").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Prediction"] == str(labels[0])
+    assert at.radio(key="inspect_layer").options == ["flatten", "fc1", "relu1", "fc2", "relu2", "fc3"]
