@@ -141,3 +141,16 @@ def test_digits_numpy_works_on_the_draw_and_inspect_pages(mnist_test_pixels):
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["Prediction"] == str(labels[0])
     assert at.radio(key="inspect_layer").options == ["flatten", "fc1", "relu1", "fc2", "relu2", "fc3"]
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
+def test_activation_plot_shows_the_derivative_of_its_curve(name):
+    from nnviz.figures.activation_functions import activation_figure, loss_figure
+    fig = activation_figure(name, z=1.5)
+    z, f, f_prime = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y), np.asarray(fig.data[1].y)
+    slope = np.gradient(f, z)
+    away_from_kink = np.abs(z) > 0.2  # ReLU has no derivative at 0
+    np.testing.assert_allclose(slope[away_from_kink][1:-1], f_prime[away_from_kink][1:-1], atol=2e-3)
+    assert fig.data[2].x[0] == 1.5
+    loss = loss_figure(0.25)
+    assert loss.data[2].y[0] == pytest.approx(-np.log(0.25)) and loss.data[2].y[1] == pytest.approx(0.75 ** 2)

@@ -22,19 +22,21 @@ FORMULAS = {"sigmoid": ("σ(z) = 1 / (1 + e^−z)", "σ'(z) = σ(z)(1 − σ(z))
 
 def activation_figure(name: str, z: float | None = None, z_range: float = 6.0) -> go.Figure:
     """``name``'s curve and its derivative over ``z ∈ [−z_range, z_range]``; with ``z``, a marker
-    on both at that weighted input (clipped to the range).
+    on both at that weighted input (the range widened to include it).
 
     Raises:
         KeyError: unknown activation (see :data:`nnviz.numpy_mlp.ACTIVATIONS`).
     """
     f, f_prime = ACTIVATIONS[name]
+    if z is not None and abs(z) > z_range:  # widen the view so the neuron's point is on it
+        z_range = float(np.ceil(abs(z) * 1.1))
     zs = np.linspace(-z_range, z_range, 241)
     formula, derivative = FORMULAS[name]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=zs, y=f(zs), name=formula, line=dict(color="#1c7ed6", width=3)))
     fig.add_trace(go.Scatter(x=zs, y=f_prime(zs), name=derivative, line=dict(color="#f08c00", width=2, dash="dash")))
     if z is not None:
-        zc = float(np.clip(z, -z_range, z_range))
+        zc = float(z)
         fig.add_trace(go.Scatter(x=[zc, zc], y=[float(f(np.array(zc))), float(f_prime(np.array(zc)))], mode="markers",
                                  marker=dict(size=11, color="#212529"), name=f"your neuron: z = {z:.2f}",
                                  hovertemplate="z = %{x:.2f}: %{y:.3f}<extra></extra>"))
