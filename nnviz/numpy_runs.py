@@ -87,12 +87,15 @@ def from_torch(model: torch.nn.Module, dtype=np.float64) -> NumpyMLP:
 def train_numpy_model(hidden=(16, 16), activation: str = "relu", config: NumpyTrainConfig | None = None,
                       dataset: str = "mnist",
                       on_event: Callable[[BatchEnd | EpochEnd], None] | None = None,
-                      should_stop: Callable[[], bool] | None = None) -> tuple[MLP, dict]:
+                      should_stop: Callable[[], bool] | None = None,
+                      on_network: Callable[[NumpyMLP], None] | None = None) -> tuple[MLP, dict]:
     """Train a NumPy MLP on ``dataset``'s official training split; evaluate on its test split.
 
     The counterpart of :func:`nnviz.runs.train_model` for the from-scratch code: ``on_event``
     sees every :class:`~nnviz.training.BatchEnd` and :class:`~nnviz.training.EpochEnd`;
     ``should_stop`` is asked after every event and ends the run early when it returns True.
+    ``on_network(mlp)`` is called once, before training, with the :class:`~nnviz.numpy_mlp.NumpyMLP`
+    that SGD then updates in place (for live predictions: :func:`nnviz.numpy_mlp.predict_proba`).
 
     Returns ``(model, card)``: a torch :class:`nnviz.models.MLP` (CPU, eval mode) with the trained
     weights, and its model card (``trained_by`` says the NumPy code trained it), ready for
@@ -108,6 +111,8 @@ def train_numpy_model(hidden=(16, 16), activation: str = "relu", config: NumpyTr
     x_test, y_test = as_arrays(*test)
     widths = [x_train.shape[1], *[int(w) for w in hidden], len(data.dataset_info(dataset).classes)]
     mlp = init_mlp(widths, activation, seed=config.seed, dtype=np.dtype(config.dtype))
+    if on_network is not None:
+        on_network(mlp)
     result = TrainResult()
     start = time.perf_counter()
     events = fit(mlp, config, (x_train, y_train), (x_test, y_test))

@@ -3,6 +3,8 @@ NumPy code trained it; the checkpoint loads as an ordinary digit network."""
 
 import json
 
+import numpy as np
+
 from nnviz.cli import main
 from nnviz.predict import DigitClassifier
 
@@ -29,3 +31,16 @@ def test_train_numpy_mlp_writes_a_checkpoint_with_its_card(tmp_path, capsys):
 def test_options_that_do_not_apply_are_refused(tmp_path, capsys):
     status = main(["train", "--model", "numpy-mlp", "--optimizer", "adam", "--out", str(tmp_path / "x")])
     assert status == 2 and "does not apply" in capsys.readouterr().err
+
+
+def test_train_numpy_model_reports_its_network_and_stops_when_asked():
+    from nnviz.numpy_mlp import NumpyTrainConfig, predict_proba
+    from nnviz.numpy_runs import train_numpy_model
+    from nnviz.training import BatchEnd
+    seen, networks = [], []
+    model, card = train_numpy_model((8,), "relu", NumpyTrainConfig(epochs=3, train_size=2000), on_event=seen.append,
+                                    should_stop=lambda: len(seen) >= 10, on_network=networks.append)
+    assert len(seen) == 10 and all(isinstance(e, BatchEnd) for e in seen)
+    assert card["metrics"]["stopped_early"] and card["metrics"]["epochs_completed"] == 0
+    assert len(networks) == 1 and predict_proba(networks[0], np.zeros((1, 784))).shape == (1, 10)
+    assert model.fc1.weight.shape == (8, 784)
