@@ -19,7 +19,8 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train an MLP or CNN and save a checkpoint",
                        description="Train on the official training split; evaluate on the official test split. "
                                    "Defaults are the recipe of the shipped checkpoint of that kind.")
-    p.add_argument("--model", choices=("mlp", "cnn"), required=True)
+    p.add_argument("--model", choices=("mlp", "cnn", "numpy-mlp"), required=True,
+                   help="numpy-mlp: the from-scratch NumPy MLP (nnviz/numpy_mlp.py), plain SGD")
     p.add_argument("--recipe", choices=("shipped", "quick"), default="shipped",
                    help="starting point: the shipped checkpoint's recipe, or the Train page's quick CNN recipe "
                         "(--model cnn only); the other options override it")
@@ -41,6 +42,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.model == "numpy-mlp":
+        from nnviz.commands.train_numpy import run_numpy
+        return run_numpy(args)
     if args.recipe == "quick":
         if args.model != "cnn":
             print("error: --recipe quick is a CNN recipe; use it with --model cnn", file=sys.stderr)
