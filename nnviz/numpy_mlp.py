@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from nnviz.divergence import Diverged, divergence_message
 from nnviz.training import BatchEnd, EpochEnd
 
 # ---------------------------------------------------------------------------------------------
@@ -257,22 +258,22 @@ class NumpyTrainConfig:
         return asdict(self)
 
 
-class Diverged(RuntimeError):
-    """The loss became NaN or infinite: the learning rate is too high."""
-
-
 def fit(mlp: NumpyMLP, config: NumpyTrainConfig, train: tuple[np.ndarray, np.ndarray],
-        test: tuple[np.ndarray, np.ndarray]) -> Iterator[BatchEnd | EpochEnd]:
+        test: tuple[np.ndarray, np.ndarray], should_stop: Callable[[], bool] | None = None
+        ) -> Iterator[BatchEnd | EpochEnd]:
     """Train ``mlp`` in place by mini-batch SGD; yield a :class:`nnviz.training.BatchEnd` after every
     step and an :class:`nnviz.training.EpochEnd` after every epoch (same fields as the PyTorch loop).
 
     ``train`` and ``test`` are ``(images (N, n_0), labels (N,) int)``, images normalised and
-    flattened (see :func:`nnviz.numpy_runs.as_arrays`). Stop the run by not iterating further:
-    ``mlp`` keeps the weights it has so far.
+    flattened (see :func:`nnviz.numpy_runs.as_arrays`). ``should_stop`` is asked after every
+    step, as in :func:`nnviz.training.fit`; a caller can also stop the run by not iterating further.
+    Either way ``mlp`` keeps the weights it has so far.
 
     Raises:
-        ValueError: a setting out of range. Diverged: the loss became NaN or infinite.
+        ValueError: a setting out of range.
+        nnviz.divergence.Diverged: the loss became NaN or infinite.
     """
+    stop = should_stop or (lambda: False)
     config.validate()
     rng = np.random.default_rng(config.seed)
     x_train, y_train = train
@@ -294,8 +295,7 @@ def fit(mlp: NumpyMLP, config: NumpyTrainConfig, train: tuple[np.ndarray, np.nda
             x, y = x_train[idx], y_train[idx]
             grads = backprop(mlp, x, y)  # forward, loss, backward
             if not math.isfinite(grads.loss):
-                raise Diverged(f"the loss became {grads.loss} at step {step + 1}: the learning rate "
-                               f"{learning_rate:g} is too high; try {learning_rate / 10:g}")
+                raise Diverged(divergence_message(grads.loss, config, epoch, step + 1, mlp.widths[-1]))
             gradient_descent_step(mlp, grads, learning_rate)  # w ← w − η ∂C/∂w
             step += 1
             seen += len(idx)
@@ -303,6 +303,8 @@ def fit(mlp: NumpyMLP, config: NumpyTrainConfig, train: tuple[np.ndarray, np.nda
             correct += int((grads.forward.logits.argmax(axis=1) == y).sum())
             elapsed = time.perf_counter() - start
             yield BatchEnd(epoch, step, total_steps, grads.loss, learning_rate, seen, seen / max(elapsed, 1e-9), elapsed)
+            if stop():
+                return
         test_accuracy, test_loss = evaluate(mlp, x_test, test[1])
         yield EpochEnd(epoch, loss_sum / n, correct / n, test_loss, test_accuracy, time.perf_counter() - start)
         learning_rate *= config.learning_rate_decay

@@ -21,8 +21,7 @@ import torch
 from nnviz import data
 from nnviz.models import MLP, build_model
 from nnviz.numpy_mlp import ACTIVATIONS, NumpyMLP, NumpyTrainConfig, fit, from_state_dict, init_mlp, state_dict
-from nnviz.runs import make_card
-from nnviz.training import BatchEnd, EpochEnd, TrainResult
+from nnviz.training import BatchEnd, EpochEnd, TrainResult, make_card
 
 # The recipe of the shipped trained/digits-numpy: 3Blue1Brown's 784 → 16 → 16 → 10, trained by
 # plain mini-batch SGD. Chosen on a held-out validation set — trained on the first 50,000 training
@@ -84,51 +83,56 @@ def from_torch(model: torch.nn.Module, dtype=np.float64) -> NumpyMLP:
     return from_state_dict(state, kinds.pop(), dtype)
 
 
-def train_numpy_model(hidden=(16, 16), activation: str = "relu", config: NumpyTrainConfig | None = None,
-                      dataset: str = "mnist",
-                      on_event: Callable[[BatchEnd | EpochEnd], None] | None = None,
-                      should_stop: Callable[[], bool] | None = None,
-                      on_network: Callable[[NumpyMLP], None] | None = None) -> tuple[MLP, dict]:
-    """Train a NumPy MLP on ``dataset``'s official training split; evaluate on its test split.
+def new_numpy_mlp(hidden=(16, 16), activation: str = "relu", dataset: str = "mnist", seed: int = 0,
+                  dtype: str = "float32") -> NumpyMLP:
+    """An untrained NumPy MLP sized for ``dataset`` (784 inputs and 10 outputs for MNIST), its
+    initial weights fixed by ``seed`` (:func:`nnviz.numpy_mlp.init_mlp`).
 
-    The counterpart of :func:`nnviz.runs.train_model` for the from-scratch code: ``on_event``
+    Raises:
+        ValueError: unknown dataset or activation, or a non-positive width.
+    """
+    info = data.dataset_info(dataset)
+    c, h, w = info.image_shape
+    return init_mlp([c * h * w, *[int(x) for x in hidden], len(info.classes)], activation, seed=seed,
+                    dtype=np.dtype(dtype))
+
+
+def train_numpy_model(mlp: NumpyMLP, config: NumpyTrainConfig | None = None, dataset: str = "mnist",
+                      on_event: Callable[[BatchEnd | EpochEnd], None] | None = None,
+                      should_stop: Callable[[], bool] | None = None) -> tuple[MLP, dict]:
+    """Train ``mlp`` (from :func:`new_numpy_mlp`, updated in place) on ``dataset``'s official
+    training split and evaluate it on its test split.
+
+    The counterpart of :func:`nnviz.training.train_model` for the from-scratch code: ``on_event``
     sees every :class:`~nnviz.training.BatchEnd` and :class:`~nnviz.training.EpochEnd`;
-    ``should_stop`` is asked after every event and ends the run early when it returns True.
-    ``on_network(mlp)`` is called once, before training, with the :class:`~nnviz.numpy_mlp.NumpyMLP`
-    that SGD then updates in place (for live predictions: :func:`nnviz.numpy_mlp.predict_proba`).
+    ``should_stop`` ends the run early (:func:`nnviz.numpy_mlp.fit` asks it after every step). While
+    it trains, :func:`nnviz.numpy_mlp.predict_proba` on ``mlp`` gives live predictions.
 
     Returns ``(model, card)``: a torch :class:`nnviz.models.MLP` (CPU, eval mode) with the trained
     weights, and its model card (``trained_by`` says the NumPy code trained it), ready for
     :func:`nnviz.checkpoints.save_checkpoint`.
 
     Raises:
-        nnviz.data.DatasetUnavailable, ValueError, nnviz.numpy_mlp.Diverged.
+        nnviz.data.DatasetUnavailable, ValueError, nnviz.divergence.Diverged.
     """
     config = config or NumpyTrainConfig()
     config.validate()
     train, test = data.load_tensors(dataset, train=True), data.load_tensors(dataset, train=False)
     x_train, y_train = as_arrays(*train)
     x_test, y_test = as_arrays(*test)
-    widths = [x_train.shape[1], *[int(w) for w in hidden], len(data.dataset_info(dataset).classes)]
-    mlp = init_mlp(widths, activation, seed=config.seed, dtype=np.dtype(config.dtype))
-    if on_network is not None:
-        on_network(mlp)
     result = TrainResult()
     start = time.perf_counter()
-    events = fit(mlp, config, (x_train, y_train), (x_test, y_test))
     try:
-        for event in events:
+        for event in fit(mlp, config, (x_train, y_train), (x_test, y_test), should_stop):
             if isinstance(event, EpochEnd):
                 result.epochs.append(event)
             if on_event is not None:
                 on_event(event)
-            if should_stop is not None and should_stop():
-                result.stopped_early = True
-                break
     finally:
-        events.close()
         result.elapsed_s = time.perf_counter() - start
+        result.stopped_early = len(result.epochs) < config.epochs
     model = to_torch(mlp)
+    hidden, activation = mlp.widths[1:-1], mlp.activation
     n_train = min(len(x_train), config.train_size or len(x_train))
     card = make_card(architecture_of(mlp), dataset, config, result, model, torch.device("cpu"), n_train, len(x_test))
     card.update({

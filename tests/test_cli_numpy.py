@@ -33,14 +33,17 @@ def test_options_that_do_not_apply_are_refused(tmp_path, capsys):
     assert status == 2 and "does not apply" in capsys.readouterr().err
 
 
-def test_train_numpy_model_reports_its_network_and_stops_when_asked():
+def test_train_numpy_model_trains_the_given_network_and_stops_when_asked():
     from nnviz.numpy_mlp import NumpyTrainConfig, predict_proba
-    from nnviz.numpy_runs import train_numpy_model
+    from nnviz.numpy_runs import new_numpy_mlp, train_numpy_model
     from nnviz.training import BatchEnd
-    seen, networks = [], []
-    model, card = train_numpy_model((8,), "relu", NumpyTrainConfig(epochs=3, train_size=2000), on_event=seen.append,
-                                    should_stop=lambda: len(seen) >= 10, on_network=networks.append)
+    seen = []
+    mlp = new_numpy_mlp((8,), "relu", "mnist", seed=0)
+    before = mlp.weights[0].copy()
+    model, card = train_numpy_model(mlp, NumpyTrainConfig(epochs=3, train_size=2000), on_event=seen.append,
+                                    should_stop=lambda: len(seen) >= 10)
     assert len(seen) == 10 and all(isinstance(e, BatchEnd) for e in seen)
     assert card["metrics"]["stopped_early"] and card["metrics"]["epochs_completed"] == 0
-    assert len(networks) == 1 and predict_proba(networks[0], np.zeros((1, 784))).shape == (1, 10)
+    assert not np.array_equal(mlp.weights[0], before)  # the caller's network is the one trained, in place
+    assert predict_proba(mlp, np.zeros((1, 784))).shape == (1, 10)
     assert model.fc1.weight.shape == (8, 784)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from nnviz.checkpoints import save_checkpoint, user_models_dir
 from nnviz.data import DATASETS, DatasetUnavailable
-from nnviz.models import ACTIVATIONS
-from nnviz.models import sized_for
 from nnviz.divergence import Diverged
+from nnviz.models import ACTIVATIONS, sized_for
 from nnviz.training import (OPTIMIZERS, QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES, BatchEnd, EpochEnd, TrainConfig,
                              new_model, train_model)
 
@@ -70,22 +69,25 @@ def run(args: argparse.Namespace) -> int:
         config.augment = False
     out = args.out or user_models_dir() / f"{args.dataset}-{args.model}"
 
-    def report(event):
-        if args.quiet:
-            return
-        if isinstance(event, EpochEnd):
-            print(f"epoch {event.epoch}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.4f} | "
-                  f"test loss {event.test_loss:.4f} acc {event.test_accuracy:.4f} | {event.elapsed_s:.1f} s", flush=True)
-        elif isinstance(event, BatchEnd) and event.step % 100 == 0:
-            print(f"  step {event.step}/{event.total_steps} loss {event.loss:.4f} "
-                  f"{event.samples_per_s:.0f} samples/s", flush=True)
-
     try:
         model = new_model(architecture, config.seed)
-        card = train_model(model, architecture, args.dataset, config, on_event=report)
+        card = train_model(model, architecture, args.dataset, config,
+                           on_event=None if args.quiet else progress_printer())
     except (DatasetUnavailable, ValueError, Diverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     path = save_checkpoint(model.cpu(), card, out)
     print(f"saved {path} (test accuracy {card['metrics']['test_accuracy']:.4f}, {card['training_time_s']:.0f} s)")
     return 0
+
+
+def progress_printer(every: int = 100):
+    """A training event handler that prints each epoch's figures and every ``every``-th batch's loss."""
+    def report(event) -> None:
+        if isinstance(event, EpochEnd):
+            print(f"epoch {event.epoch}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.4f} | "
+                  f"test loss {event.test_loss:.4f} acc {event.test_accuracy:.4f} | {event.elapsed_s:.1f} s", flush=True)
+        elif isinstance(event, BatchEnd) and event.step % every == 0:
+            print(f"  step {event.step}/{event.total_steps} loss {event.loss:.4f} "
+                  f"{event.samples_per_s:.0f} samples/s", flush=True)
+    return report

@@ -14,9 +14,9 @@ import sys
 
 from nnviz.checkpoints import save_checkpoint, user_models_dir
 from nnviz.data import DatasetUnavailable
-from nnviz.numpy_mlp import Diverged
-from nnviz.numpy_runs import DIGITS_NUMPY, train_numpy_model
-from nnviz.training import BatchEnd, EpochEnd
+from nnviz.divergence import Diverged
+from nnviz.commands.train import progress_printer
+from nnviz.numpy_runs import DIGITS_NUMPY, new_numpy_mlp, train_numpy_model
 
 
 def run_numpy(args: argparse.Namespace) -> int:
@@ -34,18 +34,10 @@ def run_numpy(args: argparse.Namespace) -> int:
     activation = args.activation or architecture["activation"]
     out = args.out or user_models_dir() / f"{args.dataset}-numpy-mlp"
 
-    def report(event):
-        if args.quiet:
-            return
-        if isinstance(event, EpochEnd):
-            print(f"epoch {event.epoch}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.4f} | "
-                  f"test loss {event.test_loss:.4f} acc {event.test_accuracy:.4f} | {event.elapsed_s:.1f} s", flush=True)
-        elif isinstance(event, BatchEnd) and event.step % 500 == 0:
-            print(f"  step {event.step}/{event.total_steps} loss {event.loss:.4f} "
-                  f"{event.samples_per_s:.0f} samples/s", flush=True)
-
     try:
-        model, card = train_numpy_model(hidden, activation, config, args.dataset, on_event=report)
+        mlp = new_numpy_mlp(hidden, activation, args.dataset, config.seed, config.dtype)
+        model, card = train_numpy_model(mlp, config, args.dataset,
+                                        on_event=None if args.quiet else progress_printer(every=500))
     except (DatasetUnavailable, ValueError, Diverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
