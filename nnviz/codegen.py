@@ -10,9 +10,11 @@ AdamW/SGD, the one-cycle schedule, the same seeded data order.
 
 from __future__ import annotations
 
+import inspect
 from string import Template
 
 from nnviz import data
+from nnviz.augment import augment_batch  # copied into the script, so that it is the same code
 from nnviz.training import MIN_ONECYCLE_STEPS, TrainConfig
 
 _HEADER = Template('''\
@@ -40,16 +42,7 @@ def load(train, root):
 $load
 
 
-def augment(images, generator, background):
-    """Random affine jitter per image: rotation ±10°, scale 0.9–1.1, shift ±2 px."""
-    n = images.shape[0]
-    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(10)
-    scale = 1 + (torch.rand(n, generator=generator) * 2 - 1) * 0.1
-    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (2 / (images.shape[-1] / 2))
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    return F.grid_sample(images - background, grid, align_corners=False) + background
+$augment_code
 
 
 def train(model, device, images, labels, optimizer, scheduler, epoch, generator, args):
@@ -61,7 +54,7 @@ def train(model, device, images, labels, optimizer, scheduler, epoch, generator,
         idx = order[first:first + args.batch_size]
         x, y = images[idx], labels[idx]
         if AUGMENT:
-            x = augment(x, generator, BACKGROUND)
+            x = augment_batch(x, generator, BACKGROUND)
         x, y = x.to(device), y.to(device)
         optimizer.zero_grad()
         loss = F.cross_entropy(model(x), y)
@@ -198,7 +191,7 @@ def standalone_script(architecture: dict, dataset: str, config: TrainConfig, lab
     text += (f"AUGMENT = {bool(config.augment)}  # random small turns, shifts and scalings of the training images\n"
              f"BACKGROUND = {background!r}  # a blank pixel, normalised (the augmentation fills borders with it)\n\n\n")
     text += net
-    text += _BODY.substitute(channels=info.image_shape[0], side=info.image_shape[1], load=_load_code(dataset),
+    text += _BODY.substitute(augment_code=inspect.getsource(augment_batch).rstrip(), channels=info.image_shape[0], side=info.image_shape[1], load=_load_code(dataset),
                              epochs=config.epochs, batch_size=config.batch_size,
                              learning_rate=repr(config.learning_rate), seed=config.seed,
                              train_size=config.train_size, optimizer=f"    optimizer = {optimizer}",

@@ -12,7 +12,6 @@ import dataclasses
 import datetime as _dt
 import os
 import platform
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -21,7 +20,7 @@ import torch
 from nnviz import data
 from nnviz.models import MLP, build_model
 from nnviz.numpy_mlp import ACTIVATIONS, NumpyMLP, NumpyTrainConfig, fit, from_state_dict, init_mlp, state_dict
-from nnviz.training import BatchEnd, EpochEnd, TrainResult, make_card
+from nnviz.training import BatchEnd, EpochEnd, follow, make_card
 
 # The recipe of the shipped trained/digits-numpy: 3Blue1Brown's 784 → 16 → 16 → 10, trained by
 # plain mini-batch SGD. Chosen on a held-out validation set — trained on the first 50,000 training
@@ -120,17 +119,7 @@ def train_numpy_model(mlp: NumpyMLP, config: NumpyTrainConfig | None = None, dat
     train, test = data.load_tensors(dataset, train=True), data.load_tensors(dataset, train=False)
     x_train, y_train = as_arrays(*train)
     x_test, y_test = as_arrays(*test)
-    result = TrainResult()
-    start = time.perf_counter()
-    try:
-        for event in fit(mlp, config, (x_train, y_train), (x_test, y_test), should_stop):
-            if isinstance(event, EpochEnd):
-                result.epochs.append(event)
-            if on_event is not None:
-                on_event(event)
-    finally:
-        result.elapsed_s = time.perf_counter() - start
-        result.stopped_early = len(result.epochs) < config.epochs
+    result = follow(fit(mlp, config, (x_train, y_train), (x_test, y_test), should_stop), config.epochs, on_event)
     model = to_torch(mlp)
     hidden, activation = mlp.widths[1:-1], mlp.activation
     n_train = min(len(x_train), config.train_size or len(x_train))

@@ -268,16 +268,23 @@ def run_fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, to
     Returns the :class:`TrainResult`: the epochs completed, the seconds spent, and whether the run
     ended before ``config.epochs`` epochs (a stop). Raises what :func:`fit` raises.
     """
+    return follow(fit(model, config, train, test, device, background, should_stop), config.epochs, on_event)
+
+
+def follow(events: Iterator[BatchEnd | EpochEnd], epochs: int,
+           on_event: Callable[[BatchEnd | EpochEnd], None] | None = None) -> TrainResult:
+    """Iterate a training loop's ``events`` (:func:`fit`, or :func:`nnviz.numpy_mlp.fit`) to their
+    end, passing each to ``on_event``; a run of fewer than ``epochs`` epochs stopped early."""
     result, start = TrainResult(), time.perf_counter()
     try:
-        for event in fit(model, config, train, test, device, background, should_stop):
+        for event in events:
             if isinstance(event, EpochEnd):
                 result.epochs.append(event)
             if on_event is not None:
                 on_event(event)
     finally:
         result.elapsed_s = time.perf_counter() - start
-        result.stopped_early = len(result.epochs) < config.epochs
+        result.stopped_early = len(result.epochs) < epochs
     return result
 
 

@@ -40,6 +40,15 @@ def mnist_test_pixels(mnist_test):
     return ds.data.numpy(), ds.targets.numpy()
 
 
+@pytest.fixture
+def workers():
+    """Training workers made by a test (append them); stopped at the end even if the test fails."""
+    made = []
+    yield made
+    for w in made:
+        w.stop(wait_s=5)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -37,15 +37,6 @@ def wait_for(predicate, timeout=60.0, every=0.02):
     return False
 
 
-@pytest.fixture
-def workers():
-    """Workers made by a test; stopped at the end even if the test fails."""
-    made = []
-    yield made
-    for w in made:
-        w.stop(wait_s=5)
-
-
 def test_worker_trains_on_real_subset_and_loss_falls(workers):
     job = small_job(epochs=3)
     worker = TrainingWorker(job, preview=job.preview, preview_every_s=0.1).start()
