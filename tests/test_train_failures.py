@@ -137,3 +137,26 @@ def test_the_generated_script_runs_and_starts_from_the_runs_weights(kind, tmp_pa
     ours = new_model(arch, config.seed).state_dict()
     assert list(theirs) == list(ours)
     assert all(torch.equal(theirs[k], ours[k]) for k in ours)
+
+
+def test_the_numpy_network_races_on_the_train_page_machinery(workers):
+    """The from-scratch network as a live job: the same events, live answers, and a saveable model."""
+    from nnviz.jobs.live_run import LiveRun
+    from nnviz.jobs.numpy_job import NumpyJob
+
+    arch = {**architecture_for("mlp", "mnist", hidden=[16, 16]), "kind": "numpy-mlp"}
+    config = TrainConfig(**{**QUICK_CONFIG.to_dict(), **SMALL, "optimizer": "sgd", "learning_rate": 0.1,
+                            "epochs": 2})
+    run = LiveRun.start(1, NumpyJob(arch, "mnist", config), preview_every_s=0.0)
+    workers.append(run.worker)
+    assert run.worker.join(60)
+    snap = run.worker.snapshot()
+    assert snap.status == FINISHED and len(snap.epochs) == 2 and len(snap.steps) == 2 * 16
+    assert snap.epochs[-1].test_accuracy > 0.5  # 1,000 images, 2 epochs of plain SGD: well above chance
+    # The live answers are the network's own: the final preview equals the trained model's predictions.
+    with torch.no_grad():
+        logits = run.job.model(run.job._preview_x)
+    assert snap.preview is not None and snap.preview.predicted.tolist() == logits.argmax(1).tolist()
+    assert snap.preview.confidence == pytest.approx(torch.softmax(logits, 1).max(1).values.numpy(), abs=1e-5)
+    assert "NumPy" in run.label and run.job.card["trained_by"].startswith("nnviz.numpy_mlp")
+    assert run.job.model.fc1.weight.shape == (16, 784)

@@ -8,11 +8,12 @@ connected to the server) stops itself after a grace period.
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import streamlit as st
 
-from nnviz import data
+from nnviz import data, numpy_mlp
 from nnviz.checkpoints import save_user_model, taken_model_names
 from nnviz.figures.training_curves import answers_html, batch_loss_figure, epoch_figure
 from nnviz.jobs import live_run
@@ -20,6 +21,8 @@ from nnviz.codegen import standalone_script
 from nnviz.jobs.live_run import (OPTIMIZER_NAMES, LiveRun, RunRecord, TrainJob, archive_if_ended,
                                  default_model_name, describe_run, verdict)
 from nnviz.jobs.metrics import PAUSED, QUEUED, STOPPED
+from nnviz.jobs.numpy_job import KIND as NUMPY
+from nnviz.jobs.numpy_job import NumpyJob
 from nnviz.jobs.queue import shared_queue, threads_per_run
 from nnviz.models import architecture_for, available_devices
 from nnviz.divergence import LEARNING_RATES
@@ -38,6 +41,7 @@ BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 60_000)
 WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
 CHANNELS = (4, 8, 16, 32, 64, 128)
+NETWORKS = {"cnn": "CNN", "mlp": "MLP", NUMPY: "MLP from scratch (NumPy)"}
 
 
 def current_run() -> LiveRun | None:
@@ -65,7 +69,8 @@ def start_run(architecture: dict, dataset: str, config: TrainConfig) -> LiveRun:
     """Start a run for this session (one at a time: the caller checks none is active)."""
     current = current_run()
     number = len(history()) + 1 + (1 if current and not current.archived else 0)
-    run = LiveRun.start(number, TrainJob(architecture, dataset, config), queue=shared_queue(),
+    job = (NumpyJob if architecture["kind"] == NUMPY else TrainJob)(architecture, dataset, config)
+    run = LiveRun.start(number, job, queue=shared_queue(),
                         client_alive=_client_alive_check(), client_grace_s=CLIENT_GRACE_S)
     st.session_state[LIVE] = run
     return run
@@ -105,11 +110,12 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
         st.markdown("**Data and network**")
         dataset = st.selectbox("Dataset", list(data.DATASETS), format_func=lambda n: data.DATASETS[n].title,
                                key="train_dataset", disabled=disabled)
-        kind = st.segmented_control("Network", ["cnn", "mlp"], default="cnn", key="train_kind", disabled=disabled,
-                                    format_func=str.upper,
+        kind = st.segmented_control("Network", list(NETWORKS), default="cnn", key="train_kind", disabled=disabled,
+                                    format_func=NETWORKS.get,
                                     help="CNN: convolutional network — small kernels slide over the image "
                                          "(conv → ReLU → max-pool, twice). MLP: multi-layer perceptron — every "
-                                         "pixel is connected to every neuron of the first layer.")
+                                         "pixel is connected to every neuron of the first layer. From scratch: "
+                                         "the same MLP, trained by this app's own NumPy code instead of PyTorch.")
         kind = kind or "cnn"
         if kind == "cnn":
             a, b = st.columns(2)
@@ -127,11 +133,16 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
             activation = st.segmented_control("Activation", ["relu", "sigmoid", "tanh"], default="relu",
                                               key="train_act", disabled=disabled) or "relu"
             architecture = architecture_for("mlp", dataset, hidden=[width] * layers, activation=activation)
+            if kind == NUMPY:
+                architecture["kind"] = NUMPY
+                st.caption("Plain SGD written in NumPy (no momentum, no Adam); with a schedule the learning rate "
+                           "shrinks ×0.9 per epoch. Race it against the PyTorch MLP of the same shape.")
     with c2:
         st.markdown("**Optimiser**")
         optimizer = st.segmented_control("Optimiser", list(OPTIMIZER_NAMES), default=quick.optimizer,
                                          format_func=OPTIMIZER_NAMES.get, key="train_opt",
-                                         disabled=disabled) or quick.optimizer
+                                         disabled=disabled or kind == NUMPY) or quick.optimizer
+        optimizer = "sgd" if kind == NUMPY else optimizer
         lr = st.select_slider("Learning rate", LEARNING_RATES, value=quick.learning_rate, key="train_lr",
                               format_func=lambda v: f"{v:g}", disabled=disabled,
                               help="Size of each weight update. Too small: slow learning. Too large: the loss "
@@ -154,7 +165,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
         a, b = st.columns(2)
         seed = a.number_input("Seed", 0, 2**31 - 1, quick.seed, key="train_seed", disabled=disabled,
                               help="Fixes the random starting weights and the order of the images.")
-        devices = available_devices()
+        devices = ["cpu"] if kind == NUMPY else available_devices()
         device = b.selectbox("Device", devices, key="train_device", disabled=disabled,
                              help="Best first: a CUDA GPU, then Apple's MPS, then the CPU.")
     config = TrainConfig(**{**quick.to_dict(), "epochs": int(epochs), "batch_size": int(batch),
@@ -197,7 +208,13 @@ def replay_controls(runs: list[RunRecord], disabled: bool) -> None:
 
 def show_code(architecture: dict, dataset: str, config: TrainConfig) -> None:
     """The standalone script of these settings (:func:`nnviz.codegen.standalone_script`), to read
-    and to download."""
+    and to download; for the from-scratch network, its own NumPy code (:mod:`nnviz.numpy_mlp`)."""
+    if architecture["kind"] == NUMPY:
+        st.caption("This network is trained by the app's own code, written from scratch in NumPy: the forward "
+                   "pass, softmax, cross-entropy, backpropagation and the gradient-descent step, each line with "
+                   "its formula. Here it is, whole.")
+        st.code(inspect.getsource(numpy_mlp), language="python", line_numbers=True)
+        return
     script = standalone_script(architecture, dataset, config, describe_run(architecture, dataset, config))
     st.caption("The same network, data and recipe in plain PyTorch — the model, the loop, the test — to run "
                "outside the app or paste into a notebook. Same seed: same starting weights, same order of images.")

@@ -133,7 +133,8 @@ def describe_architecture(architecture: dict) -> str:
         c1, c2 = architecture.get("channels", (32, 64))
         return f"CNN {c1}→{c2} ch"
     hidden = "-".join(str(w) for w in architecture.get("hidden", ())) or "no hidden layer"
-    return f"MLP {hidden} {architecture.get('activation', 'relu')}"
+    numpy = " (NumPy, from scratch)" if architecture.get("kind") == "numpy-mlp" else ""
+    return f"MLP {hidden} {architecture.get('activation', 'relu')}{numpy}"
 
 
 def describe_run(architecture: dict, dataset: str, config: TrainConfig | dict) -> str:
@@ -162,8 +163,8 @@ class LiveRun:
     def start(cls, number: int, job: TrainJob, **worker_options) -> LiveRun:
         """Start ``job`` in a new :class:`TrainingWorker` (``worker_options`` are its keyword
         arguments: queue, client check …) and return the run."""
-        worker = TrainingWorker(job, preview=job.preview, preview_every_s=PREVIEW_S,
-                                name=f"nnviz-train-{id(job):x}", **worker_options)
+        options = {"preview_every_s": PREVIEW_S, "name": f"nnviz-train-{id(job):x}", **worker_options}
+        worker = TrainingWorker(job, preview=job.preview, **options)
         steps = job.config.steps_per_epoch(data.train_set_size(job.dataset))
         run = cls(number, worker, job, describe_run(job.architecture, job.dataset, job.config), steps)
         worker.start()
