@@ -8,6 +8,8 @@ import json
 
 import numpy as np
 import pytest
+import torch
+from playwright.sync_api import expect
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,8 @@ def test_drawing_input_without_a_drawing_falls_back_to_a_test_image(inspect_page
     at.session_state["drawing"] = None
     at.segmented_control(key="inspect_source").set_value("Your drawing").run()
     assert not at.exception, at.exception
-    assert any("No drawing yet" in i.value for i in at.info)
+    assert [i.value for i in at.info][0] == ("No drawing yet: draw a digit on the **Draw a digit** page, then come "
+                                             "back. Meanwhile here is test image #0.")
     assert shown(at)["Input"] == "#0"
 
 
@@ -125,17 +128,25 @@ def test_opening_layers(inspect_page):
 
 
 @pytest.mark.browser
-def test_browser_shows_a_feature_map_grid(page, app_url):
+def test_browser_shows_a_feature_map_grid(page, app_url, cnn, mnist_test):
+    model, _ = cnn
+    images, labels = mnist_test
+    with torch.no_grad():
+        predicted = torch.cat([model(images[i:i + 2000]).argmax(1) for i in range(0, len(labels), 2000)])
+    fives_as_threes = int(((labels == 5) & (predicted == 3)).sum())
     page.goto(f"{app_url}/inspect")
     page.get_by_text("1. The input").wait_for(timeout=90_000)
-    page.get_by_text("feature maps of 28×28").first.wait_for(timeout=90_000)
-    heatmaps = page.locator(".js-plotly-plot .heatmaplayer")
-    assert heatmaps.count() >= 2  # the input and the feature-map grid at least
+    page.get_by_text("conv1: 32 feature maps of 28×28").first.wait_for(timeout=90_000)
+    for title in ("What the network receives: test image #0", "conv1: 32 feature maps of 28×28"):
+        chart = page.locator(".js-plotly-plot", has_text=title)
+        expect(chart).to_have_count(1)
+        expect(chart.locator(".heatmaplayer .hm")).to_have_count(1)  # drawn as one heatmap image
     page.get_by_text("5. How good is it").wait_for(timeout=120_000)
     confusion = page.locator(".js-plotly-plot", has_text="Confusion matrix").first
     confusion.scroll_into_view_if_needed()
     confusion.locator(".scatterlayer .point").nth(5 * 10 + 3).click(force=True)  # true 5, predicted 3
-    page.get_by_text("of a 5 answered 3").wait_for(timeout=60_000)
+    images_word = "image" if fives_as_threes == 1 else "images"
+    page.get_by_text(f"{fives_as_threes} {images_word} of a 5 answered 3:").wait_for(timeout=60_000)
     assert not page.locator('[data-testid="stException"]').count()
 
 
@@ -145,8 +156,10 @@ def test_mlp_first_layer_shows_what_its_units_look_for(inspect_page):
     at.segmented_control(key="inspect_source").set_value("A test image").run()
     at.radio(key="inspect_layer").set_value("fc1").run()
     assert not at.exception, at.exception
-    assert any("most active units for this input look for" in t for t in chart_titles(at))
+    look_for = "fc1: what its {} most active units for this input look for (weights as 28×28 images)"
+    assert look_for.format(32) in chart_titles(at)
     at.select_slider(key="inspect_unit_count").set_value(64).run()
     assert not at.exception, at.exception
-    assert any("its 64 most active units" in t for t in chart_titles(at))
-    assert any("Grad-CAM needs convolution layers" in i.value for i in at.info)
+    assert look_for.format(64) in chart_titles(at) and look_for.format(32) not in chart_titles(at)
+    assert ("Grad-CAM needs convolution layers; this network (an MLP) has none. The saliency map works for any "
+            "network.") in [i.value for i in at.info]
