@@ -65,11 +65,12 @@ def test_grad_cam_depends_on_the_target_class(cnn, mnist_test):
 
 def test_grad_cam_rejects_bad_arguments(cnn, mnist_test):
     model, _ = cnn
-    with pytest.raises(ValueError, match="no layer"):
+    layers = ", ".join(name for name, _ in model.named_children())
+    with pytest.raises(ValueError, match=f"^model has no layer 'conv9'; layers: {layers}$"):
         grad_cam(model, "conv9", mnist_test[0][:1])
-    with pytest.raises(ValueError, match="target has"):
+    with pytest.raises(ValueError, match="^target has 3 entries for 2 inputs$"):
         grad_cam(model, "relu2", mnist_test[0][:2], target=[1, 2, 3])
-    with pytest.raises(ValueError, match="feature maps"):
+    with pytest.raises(ValueError, match=r"^layer 'fc1' gives outputs of shape \(.*\); Grad-CAM needs feature maps$"):
         grad_cam(model, "fc1", mnist_test[0][:1])
 
 

@@ -206,7 +206,7 @@ def test_run_queue_positions_are_first_come_first_served():
     assert c.wait(timeout=1) and [t.position for t in (b, c, d)] == [0, 0, 1]
     d.release()
     assert d.position == -1 and queue.waiting == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^max_runs must be at least 1, got 0$"):
         RunQueue(max_runs=0)
 
 
@@ -214,11 +214,16 @@ def test_max_runs_setting(monkeypatch):
     from nnviz.run_queue import default_max_runs
     monkeypatch.setenv("NNVIZ_MAX_RUNS", "3")
     assert default_max_runs() == 3
-    monkeypatch.setenv("NNVIZ_MAX_RUNS", "none")
-    with pytest.raises(ValueError, match="NNVIZ_MAX_RUNS"):
-        default_max_runs()
+    for bad in ("none", "0", "-2"):
+        monkeypatch.setenv("NNVIZ_MAX_RUNS", bad)
+        with pytest.raises(ValueError, match=f"^NNVIZ_MAX_RUNS must be a positive integer, got '{bad}'$"):
+            default_max_runs()
     monkeypatch.delenv("NNVIZ_MAX_RUNS")
-    assert default_max_runs() >= 1
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert default_max_runs() == 8  # one run per two cores
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert default_max_runs() == 1  # at least one
 
 
 def test_run_of_a_closed_tab_stops_itself(workers):
