@@ -12,8 +12,10 @@ def test_home_lists_the_shipped_models_with_their_accuracy(open_page, cnn, mlp, 
     assert app.title[0].value.startswith("nnviz")
     shown = [m.value for m in app.metric if m.label == "Test accuracy"]
     assert len(shown) == 2
-    for name, (_, card) in (("digits-cnn", cnn), ("digits-mlp", mlp)):
-        assert any(name in md.value for md in app.markdown)
+    markdown = [md.value for md in app.markdown]
+    for name, kind, (_, card) in (("digits-cnn", "Convolutional network (CNN)", cnn),
+                                  ("digits-mlp", "Multi-layer perceptron (MLP)", mlp)):
+        assert f"**{name}** · {kind}" in markdown
         assert f"{card['metrics']['test_accuracy']:.2%}" in shown
 
 
