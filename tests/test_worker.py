@@ -59,7 +59,7 @@ def test_worker_trains_on_real_subset_and_loss_falls(workers):
     workers.append(worker)
     assert worker.join(120), "the run did not finish"
     snap = worker.snapshot()
-    assert snap.status == FINISHED, snap.message
+    assert snap.status == FINISHED and snap.message == "Finished.", snap.message
     assert len(snap.steps) == 3 * 32 and snap.steps == tuple(range(1, 97))  # 2,000 / 64 → 32 batches
     first, last = sum(snap.losses[:10]) / 10, sum(snap.losses[-10:]) / 10
     assert first > 1.5 and last < 0.6 * first, (first, last)
