@@ -17,6 +17,8 @@ st.page_link("app_pages/inspect.py", label="**Open the network** — activations
              "the network looks (Grad-CAM)", icon=":material/biotech:")
 st.page_link("app_pages/train.py", label="**Train a network** — pick a model and a learning rate, and watch the "
              "loss and accuracy curves grow live", icon=":material/model_training:")
+st.page_link("app_pages/under_the_hood.py", label="**Under the hood** — a small network drawn whole, and one "
+             "step of learning with every number plugged in", icon=":material/neurology:")
 st.page_link("app_pages/photos.py", label="**Photos of animals** — what a real ImageNet network sees in a "
              "camera-trap frame, a cat or a dog; then train a classifier of your own", icon=":material/pets:")
 
@@ -31,6 +33,8 @@ for column, card in zip(st.columns(max(len(cards), 1)), cards):
     with column.container(border=True):
         arch, hp, metrics = card["architecture"], card["hyperparameters"], card["metrics"]
         kind = "Convolutional network (CNN)" if arch["kind"] == "cnn" else "Multi-layer perceptron (MLP)"
+        if card.get("trained_by", "").startswith("nnviz.numpy_mlp"):
+            kind += ", written from scratch in NumPy"
         st.markdown(f"**{card['name']}** · {kind}" + (" · *saved by a user*" if card["source"] == "user" else ""))
         a, b = st.columns(2)
         accuracy = metrics.get("test_accuracy")

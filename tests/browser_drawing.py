@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 import time
 
+from playwright.sync_api import expect
+
 # A "7" as a student draws it on the 280×280 canvas: a top bar, then a long diagonal down.
 SEVEN = [[(70, 60), (130, 58), (210, 60), (180, 120), (150, 180), (125, 240)]]
+# A "1": one slightly slanted stroke down the middle.
+ONE = [[(150, 45), (145, 140), (138, 235)]]
 
 
 def open_draw_page(page, app_url: str):
@@ -18,20 +22,33 @@ def open_draw_page(page, app_url: str):
     return canvas.bounding_box()
 
 
-def clear_canvas(page) -> None:
-    """Press "Clear the canvas" and wait until the answer is reset and the canvas is empty."""
-    page.get_by_role("button", name="Clear the canvas").click()
-    wait_for_prediction(page, lambda t: t == "—")
-    lower = page.locator("canvas.lower-canvas").first  # fabric draws finished strokes here
-    deadline = time.perf_counter() + 30
-    while lower.evaluate(INKED) and time.perf_counter() < deadline:
-        time.sleep(0.02)
-
-
 # True when a canvas element holds any bright (ink) pixel.
 INKED = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                   for (let i = 0; i < d.length; i += 4) if (d[i] > 128) return true;
                   return false; }"""
+
+
+def clear_canvas(page, timeout_s: float = 30.0) -> None:
+    """Press "Clear the canvas" and wait until the answer is reset and the canvas is empty.
+
+    Raises:
+        AssertionError: the canvas still holds ink ``timeout_s`` seconds after the click.
+    """
+    page.get_by_role("button", name="Clear the canvas").click()
+    wait_for_prediction(page, lambda t: t == "—", timeout_s)
+    deadline = time.perf_counter() + timeout_s
+    while canvas_inked(page):
+        if time.perf_counter() > deadline:
+            raise AssertionError(f"the canvas still shows ink {timeout_s:g} s after Clear")
+        time.sleep(0.02)
+
+
+def canvas_inked(page) -> bool:
+    """True when the drawing canvas shows any ink. Its canvas elements are a background, the
+    finished strokes (fabric's lower canvas) and the stroke being drawn (the upper one); all are read."""
+    layers = page.locator("canvas.lower-canvas, canvas.upper-canvas")
+    expect(layers).to_have_count(3)  # waits while the canvas is (re)mounted
+    return layers.evaluate_all(f"cs => cs.some({INKED})")
 
 
 def draw_strokes(page, box: dict, strokes, steps_per_segment: int = 6) -> None:

@@ -1,4 +1,5 @@
-"""Shared fixtures: real MNIST digits, a running app server, and a real Chromium page."""
+"""Shared fixtures: real MNIST digits, the shipped networks, Streamlit pages under AppTest, a canvas
+holding a real digit, a running app server, and a real Chromium page."""
 
 from __future__ import annotations
 
@@ -40,6 +41,68 @@ def mnist_test_pixels(mnist_test):
     return ds.data.numpy(), ds.targets.numpy()
 
 
+# --- networks, pages, canvas ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def cnn():
+    """The shipped digits CNN and its model card, ``(model, card)``, loaded once (never modify it)."""
+    from nnviz.checkpoints import load_checkpoint
+    return load_checkpoint("digits-cnn")
+
+
+@pytest.fixture(scope="session")
+def mlp():
+    """The shipped digits MLP and its model card, ``(model, card)``, loaded once (never modify it)."""
+    from nnviz.checkpoints import load_checkpoint
+    return load_checkpoint("digits-mlp")
+
+
+@pytest.fixture(scope="session")
+def open_page():
+    """``open_page("app_pages/draw.py", timeout=120, **session_state)``: one headless AppTest
+    session of the app, on that page (None: the Home page), with the given session state set
+    before its first run; it has run without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    def open_(page: str | None = None, timeout: float = 120, **session_state):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+        for key, value in session_state.items():
+            at.session_state[key] = value
+        if page is not None:
+            # Before a first run AppTest finds a page by its file name, which misses a page whose
+            # url_path differs from it (under_the_hood.py is /under-the-hood): run Home first.
+            at.run()
+            at.switch_page(page)
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_
+
+
+def digit_canvas(pixels28, size: int = 280, offset: tuple[int, int] = (0, 0)):
+    """A real MNIST digit (uint8 28×28, ink high) drawn large on a black ``size``×``size`` RGBA
+    canvas, white ink, as the Draw page's canvas returns it: the digit fills 5/7 of the side
+    (200 px of 280), centred, moved by ``offset`` (rows, columns) pixels."""
+    import numpy as np
+    from PIL import Image
+
+    side = size * 5 // 7
+    big = np.asarray(Image.fromarray(pixels28).resize((side, side), Image.Resampling.BILINEAR))
+    canvas = np.zeros((size, size, 4), np.uint8)
+    canvas[..., 3] = 255
+    top, left = (size - side) // 2 + offset[0], (size - side) // 2 + offset[1]
+    canvas[top:top + side, left:left + side, :3] = big[..., None]
+    return canvas
+
+
+@pytest.fixture(scope="session")
+def canvas():
+    """The canvas builder :func:`digit_canvas`: ``canvas(pixels28, size=280, offset=(0, 0))``."""
+    return digit_canvas
+
+
 @pytest.fixture
 def workers():
     """Training workers made by a test (append them); stopped at the end even if the test fails."""
@@ -47,6 +110,9 @@ def workers():
     yield made
     for w in made:
         w.stop(wait_s=5)
+
+
+# --- app server and browser ------------------------------------------------------------------------
 
 
 def _free_port() -> int:

@@ -16,28 +16,25 @@ from nnviz.data import raw_pixels
 N = 200  # real test digits checked for "mass on the ink"
 
 
-@pytest.fixture(scope="module")
-def cnn():
-    return load_checkpoint("digits-cnn")[0]
-
-
 def untouched(model: nn.Module) -> bool:
     return all(not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks
                for m in model.modules()) and all(p.grad is None for p in model.parameters())
 
 
 def test_grad_cam_has_the_input_size_and_is_non_negative(cnn, mnist_test):
+    model, _ = cnn
     x = mnist_test[0][:8]
-    cam = grad_cam(cnn, "relu2", x)
+    cam = grad_cam(model, "relu2", x)
     assert cam.shape == (8, 28, 28) and cam.dtype == torch.float32
     assert (cam >= 0).all() and (cam.flatten(1).amax(1) > 0).all()
-    assert untouched(cnn)
+    assert untouched(model)
 
 
 def test_grad_cam_equals_captum_on_the_model_itself(cnn, mnist_test):
     """The hook-free split (head → private tap → tail) gives captum's own answer."""
+    model, _ = cnn
     x = mnist_test[0][:4]
-    ours = grad_cam(cnn, "relu2", x, target=3)
+    ours = grad_cam(model, "relu2", x, target=3)
     private = load_checkpoint("digits-cnn")[0]
     ref = LayerGradCam(private, private.relu2).attribute(x.clone().requires_grad_(), target=3, relu_attributions=True)
     ref = LayerAttribution.interpolate(ref, (28, 28), interpolate_mode="bilinear")[:, 0]
@@ -48,29 +45,33 @@ def test_grad_cam_puts_most_of_its_mass_on_the_ink_of_real_digits(cnn, mnist_tes
     """relu2's maps are 14×14, so one map cell covers 2×2 pixels: "on the ink" means within
     2 pixels (one cell) of a stroke. A map spread evenly would put only the ink area's share
     there (≈40 %)."""
+    model, _ = cnn
     images, _ = mnist_test
     x = images[:N]
     ink = raw_pixels(x, "mnist")[:, 0] > 0.2
     near_ink = F.max_pool2d(ink[:, None].float(), 5, 1, 2)[:, 0] > 0
-    share = mass_inside(grad_cam(cnn, "relu2", x), near_ink)
+    share = mass_inside(grad_cam(model, "relu2", x), near_ink)
     area = near_ink.float().mean((1, 2))
     assert float((share > 0.5).float().mean()) >= 0.7, f"median share {float(share.median()):.2f}"
     assert float(share.mean()) > 1.5 * float(area.mean())
 
 
 def test_grad_cam_depends_on_the_target_class(cnn, mnist_test):
+    model, _ = cnn
     x = mnist_test[0][:1]  # a 7
-    assert not torch.allclose(grad_cam(cnn, "relu2", x, target=7), grad_cam(cnn, "relu2", x, target=1))
-    torch.testing.assert_close(grad_cam(cnn, "relu2", x), grad_cam(cnn, "relu2", x, target=7))
+    assert not torch.allclose(grad_cam(model, "relu2", x, target=7), grad_cam(model, "relu2", x, target=1))
+    torch.testing.assert_close(grad_cam(model, "relu2", x), grad_cam(model, "relu2", x, target=7))
 
 
 def test_grad_cam_rejects_bad_arguments(cnn, mnist_test):
-    with pytest.raises(ValueError, match="no layer"):
-        grad_cam(cnn, "conv9", mnist_test[0][:1])
-    with pytest.raises(ValueError, match="target has"):
-        grad_cam(cnn, "relu2", mnist_test[0][:2], target=[1, 2, 3])
-    with pytest.raises(ValueError, match="feature maps"):
-        grad_cam(cnn, "fc1", mnist_test[0][:1])
+    model, _ = cnn
+    layers = ", ".join(name for name, _ in model.named_children())
+    with pytest.raises(ValueError, match=f"^model has no layer 'conv9'; layers: {layers}$"):
+        grad_cam(model, "conv9", mnist_test[0][:1])
+    with pytest.raises(ValueError, match="^target has 3 entries for 2 inputs$"):
+        grad_cam(model, "relu2", mnist_test[0][:2], target=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"^layer 'fc1' gives outputs of shape \(.*\); Grad-CAM needs feature maps$"):
+        grad_cam(model, "fc1", mnist_test[0][:1])
 
 
 def test_grad_cam_on_a_model_that_is_not_sequential(mnist_test):
@@ -100,13 +101,14 @@ def test_split_sequential_reaches_into_nested_sequentials():
 
 
 def test_saliency_and_integrated_gradients(cnn, mnist_test):
+    model, _ = cnn
     x = mnist_test[0][:4]
-    s = saliency(cnn, x)
-    assert s.shape == (4, 28, 28) and (s >= 0).all() and untouched(cnn)
+    s = saliency(model, x)
+    assert s.shape == (4, 28, 28) and (s >= 0).all() and untouched(model)
     blank = -0.1307 / 0.3081
-    ig = integrated_gradients(cnn, x[:1], target=7, baseline=blank, steps=64)
+    ig = integrated_gradients(model, x[:1], target=7, baseline=blank, steps=64)
     with torch.no_grad():
-        gap = cnn(x[:1])[0, 7] - cnn(torch.full_like(x[:1], blank))[0, 7]
+        gap = model(x[:1])[0, 7] - model(torch.full_like(x[:1], blank))[0, 7]
     assert ig.shape == (1, 28, 28)
     assert float(ig.sum()) == pytest.approx(float(gap), rel=0.05)  # completeness
-    assert untouched(cnn)
+    assert untouched(model)

@@ -28,7 +28,7 @@ def test_round_trip_gives_the_same_logits(saved_cnn):
     assert sorted(p.name for p in card_path.parent.iterdir()) == ["tiny-cnn.json", "tiny-cnn.safetensors"]
 
 
-def test_weights_of_another_architecture_are_refused(saved_cnn, tmp_path):
+def test_weights_of_another_architecture_are_refused(saved_cnn):
     _, card_path = saved_cnn
     card = json.loads(card_path.read_text())
     card["architecture"]["channels"] = [8, 16]  # the card now says something the weights are not

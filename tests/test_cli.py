@@ -16,18 +16,9 @@ from nnviz.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_canvas_png(pixels28: np.ndarray, path: Path, size: int, invert: bool) -> None:
-    """A real MNIST digit scaled up to a canvas-sized PNG, white-on-black or black-on-white."""
-    img = Image.fromarray(pixels28).resize((size * 7 // 10, size * 7 // 10), Image.Resampling.BILINEAR)
-    canvas = Image.new("L", (size, size), 0)
-    canvas.paste(img, (size * 15 // 100, size * 15 // 100))
-    if invert:
-        canvas = Image.eval(canvas, lambda v: 255 - v)
-    canvas.convert("RGB").save(path)
-
-
 @pytest.fixture(scope="module")
-def digit_files(mnist_test_pixels, tmp_path_factory):
+def digit_files(mnist_test_pixels, canvas, tmp_path_factory):
+    """200 real test digits as canvas-sized RGB PNG files, white-on-black or black-on-white."""
     pixels, labels = mnist_test_pixels
     folder = tmp_path_factory.mktemp("digits")
     rng = np.random.default_rng(0)
@@ -35,7 +26,8 @@ def digit_files(mnist_test_pixels, tmp_path_factory):
     files = []
     for k, i in enumerate(chosen):
         path = folder / f"{i}.png"
-        write_canvas_png(pixels[i], path, size=(280, 400, 192)[k % 3], invert=bool(k % 2))
+        rgb = canvas(pixels[i], size=(280, 400, 192)[k % 3])[..., :3]
+        Image.fromarray(255 - rgb if k % 2 else rgb).save(path)
         files.append((str(path), str(labels[i])))
     return files
 
@@ -64,9 +56,11 @@ def test_bad_files_get_an_error_and_the_others_an_answer(digit_files, tmp_path, 
                    str(tmp_path / "missing.png"), str(blank)])
     answers = json.loads(capsys.readouterr().out)
     assert status == 1
+    assert [a["path"] for a in answers] == [str(corrupt), good, str(tmp_path / "missing.png"), str(blank)]
     assert [("error" in a) for a in answers] == [True, False, True, True]
-    assert "damaged" in answers[0]["error"] or "not an image" in answers[0]["error"]
-    assert "Draw a digit" in answers[3]["error"]
+    assert answers[0]["error"] == f"{corrupt}: this is not an image file PIL can read"
+    assert answers[2]["error"] == f"{tmp_path / 'missing.png'}: cannot read the file (No such file or directory)"
+    assert answers[3]["error"] == "Draw a digit: the canvas is empty or almost empty."
     assert answers[1]["label"] == digit_files[0][1]
 
 
@@ -88,4 +82,6 @@ def test_evaluate_reproduces_the_shipped_card(model):
 
 def test_evaluate_an_unknown_model_says_what_exists(capsys):
     assert main(["evaluate", "--model", "no-such-model"]) == 1
-    assert "available:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "no-such-model" in err and "available: " in err
+    assert "digits-cnn" in err and "digits-mlp" in err

@@ -7,16 +7,10 @@ import numpy as np
 import pytest
 
 from nnviz import evaluation
-from nnviz.checkpoints import load_checkpoint
 from nnviz.embedding import fit_embedding, penultimate_features, sample_indices
 from nnviz.figures.embedding import embedding_scatter
 from nnviz.figures.evaluation import confusion_matrix_figure, digit_gallery
 from nnviz.training import evaluate
-
-
-@pytest.fixture(scope="module")
-def cnn():
-    return load_checkpoint("digits-cnn")
 
 
 def test_confusion_matrix_sums_to_10000_and_matches_evaluate(cnn, mnist_test):
@@ -78,6 +72,9 @@ def test_tsne_embedding_places_a_new_point_among_its_neighbours(cnn, mnist_test)
     idx = sample_indices(labels.numpy(), 300)
     emb = fit_embedding(penultimate_features(model, images[idx]), "tsne")
     assert emb.points.shape == (300, 2)
-    new = penultimate_features(model, images[idx[:1]])
-    near = np.linalg.norm(emb.points - emb.place(new)[0], axis=1).argsort()[:10]
-    assert (labels.numpy()[idx][near] == labels[idx[0]].item()).mean() >= 0.8
+    outside = np.setdiff1d(np.arange(len(labels)), idx)[:5]  # test images the map was not fitted on
+    placed = emb.place(penultimate_features(model, images[outside]))
+    assert placed.shape == (5, 2)
+    for i, star in zip(outside, placed):
+        near = np.linalg.norm(emb.points - star, axis=1).argsort()[:10]
+        assert (labels.numpy()[idx][near] == labels[i].item()).mean() >= 0.8, f"test image #{i}"

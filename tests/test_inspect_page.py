@@ -5,26 +5,17 @@ and lists a confusion-matrix cell's images when the cell is clicked."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
-
-from test_app_pages import canvas_from_mnist
-
-TIMEOUT = 180
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+import torch
+from playwright.sync_api import expect
 
 
 @pytest.fixture(scope="module")
-def inspect_page():
+def inspect_page(open_page):
     """One AppTest session on the Inspect page (the first run computes the cached reports)."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("app_pages/inspect.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app_pages/inspect.py", timeout=180)
 
 
 def chart_titles(at) -> list[str]:
@@ -43,15 +34,15 @@ def shown(at) -> dict:
 
 def test_page_has_every_section(inspect_page):
     headers = [h.value for h in inspect_page.header]
-    assert headers[:2] == ["1. The input", "2. The layers"] and headers[2].startswith("3. Inside")
-    assert {"4. Where the network looks", "5. How good is it", "6. The map of learned features"} <= set(headers)
-    assert len(inspect_page.dataframe) >= 2  # the layer table and the confusion-cell listing
+    assert headers == ["1. The input", "2. The layers", "3. Inside conv1", "4. Where the network looks",
+                       "5. How good is it", "6. The map of learned features"]  # the first layer is open
+    assert len(inspect_page.dataframe) == 2  # the layer table and the confusion-cell listing
 
 
-def test_drawing_input(inspect_page, mnist_test_pixels):
+def test_drawing_input(inspect_page, canvas, mnist_test_pixels):
     pixels, labels = mnist_test_pixels
     at = inspect_page
-    at.session_state["drawing"] = canvas_from_mnist(pixels[0])  # a 7, as drawn on the canvas
+    at.session_state["drawing"] = canvas(pixels[0])  # a 7, as drawn on the canvas
     at.segmented_control(key="inspect_source").set_value("Your drawing").run()
     assert not at.exception, at.exception
     assert shown(at)["Input"] == "drawing" and shown(at)["Prediction"] == str(labels[0])
@@ -62,7 +53,8 @@ def test_drawing_input_without_a_drawing_falls_back_to_a_test_image(inspect_page
     at.session_state["drawing"] = None
     at.segmented_control(key="inspect_source").set_value("Your drawing").run()
     assert not at.exception, at.exception
-    assert any("No drawing yet" in i.value for i in at.info)
+    assert [i.value for i in at.info][0] == ("No drawing yet: draw a digit on the **Draw a digit** page, then come "
+                                             "back. Meanwhile here is test image #0.")
     assert shown(at)["Input"] == "#0"
 
 
@@ -80,17 +72,31 @@ def test_test_image_by_class_and_by_index(inspect_page, mnist_test_pixels):
     assert shown(at)["Input"] == "#1234"
 
 
-@pytest.mark.parametrize("model", ["digits-cnn", "digits-mlp"])
-def test_show_me_a_mistake(inspect_page, mnist_test_pixels, model):
+@pytest.mark.parametrize("model", ["cnn", "mlp"])
+def test_show_me_a_mistake(inspect_page, mnist_test_pixels, model, request):
     _, labels = mnist_test_pixels
+    _, card = request.getfixturevalue(model)
+    wrong = round((1 - card["metrics"]["test_accuracy"]) * 10_000)  # the card's accuracy is on the same images
     at = inspect_page
-    at.radio(key="inspect_model").set_value(model).run()
+    at.radio(key="inspect_model").set_value(card["name"]).run()
     at.segmented_control(key="inspect_source").set_value("Show me a mistake").run()
     assert not at.exception, at.exception
-    index = int(shown(at)["Input"].rsplit("#", 1)[1])
-    assert shown(at)["Prediction"] != str(labels[index])
-    at.button[0].click().run()  # "Show me another mistake"
-    assert not at.exception, at.exception
+    assert f"One of the {wrong} test images this network gets wrong." in [c.value for c in at.caption]
+
+    def shown_mistake() -> int:
+        index = int(shown(at)["Input"].removeprefix("#"))
+        assert shown(at)["Prediction"] != str(labels[index]), f"test image #{index} is answered right"
+        return index
+
+    seen = [shown_mistake()]
+    [another] = [b for b in at.button if b.label == "Show me another mistake"]
+    for _ in range(5):  # a random pick among the mistakes: another one within a few presses
+        another.click().run()
+        assert not at.exception, at.exception
+        seen.append(shown_mistake())
+        if seen[-1] != seen[0]:
+            break
+    assert seen[-1] != seen[0], seen
 
 
 def test_opening_layers(inspect_page):
@@ -111,22 +117,36 @@ def test_opening_layers(inspect_page):
     at.radio(key="inspect_layer").set_value("conv2").run()
     at.selectbox(key="inspect_in_channel").set_value("input channel 5").run()
     assert not at.exception, at.exception
-    at.selectbox(key="inspect_target").set_value(3).run()
+    assert "conv2: 64 kernels of 5×5, input channel 5 of 32" in chart_titles(at)
+    assert "conv2: 64×32 kernels" not in " | ".join(chart_titles(at))
+    predicted = shown(at)["Prediction"]
+    assert {f"Grad-CAM on relu2 for class {predicted}", f"Saliency for class {predicted}"} <= set(chart_titles(at))
+    other = next(c for c in range(10) if str(c) != predicted)
+    at.selectbox(key="inspect_target").set_value(other).run()
     assert not at.exception, at.exception
+    assert {f"Grad-CAM on relu2 for class {other}", f"Saliency for class {other}"} <= set(chart_titles(at))
 
 
 @pytest.mark.browser
-def test_browser_shows_a_feature_map_grid(page, app_url):
+def test_browser_shows_a_feature_map_grid(page, app_url, cnn, mnist_test):
+    model, _ = cnn
+    images, labels = mnist_test
+    with torch.no_grad():
+        predicted = torch.cat([model(images[i:i + 2000]).argmax(1) for i in range(0, len(labels), 2000)])
+    fives_as_threes = int(((labels == 5) & (predicted == 3)).sum())
     page.goto(f"{app_url}/inspect")
     page.get_by_text("1. The input").wait_for(timeout=90_000)
-    page.get_by_text("feature maps of 28×28").first.wait_for(timeout=90_000)
-    heatmaps = page.locator(".js-plotly-plot .heatmaplayer")
-    assert heatmaps.count() >= 2  # the input and the feature-map grid at least
+    page.get_by_text("conv1: 32 feature maps of 28×28").first.wait_for(timeout=90_000)
+    for title in ("What the network receives: test image #0", "conv1: 32 feature maps of 28×28"):
+        chart = page.locator(".js-plotly-plot", has_text=title)
+        expect(chart).to_have_count(1)
+        expect(chart.locator(".heatmaplayer .hm")).to_have_count(1)  # drawn as one heatmap image
     page.get_by_text("5. How good is it").wait_for(timeout=120_000)
     confusion = page.locator(".js-plotly-plot", has_text="Confusion matrix").first
     confusion.scroll_into_view_if_needed()
     confusion.locator(".scatterlayer .point").nth(5 * 10 + 3).click(force=True)  # true 5, predicted 3
-    page.get_by_text("of a 5 answered 3").wait_for(timeout=60_000)
+    images_word = "image" if fives_as_threes == 1 else "images"
+    page.get_by_text(f"{fives_as_threes} {images_word} of a 5 answered 3:").wait_for(timeout=60_000)
     assert not page.locator('[data-testid="stException"]').count()
 
 
@@ -136,8 +156,10 @@ def test_mlp_first_layer_shows_what_its_units_look_for(inspect_page):
     at.segmented_control(key="inspect_source").set_value("A test image").run()
     at.radio(key="inspect_layer").set_value("fc1").run()
     assert not at.exception, at.exception
-    assert any("most active units for this input look for" in t for t in chart_titles(at))
+    look_for = "fc1: what its {} most active units for this input look for (weights as 28×28 images)"
+    assert look_for.format(32) in chart_titles(at)
     at.select_slider(key="inspect_unit_count").set_value(64).run()
     assert not at.exception, at.exception
-    assert any("its 64 most active units" in t for t in chart_titles(at))
-    assert any("Grad-CAM needs convolution layers" in i.value for i in at.info)
+    assert look_for.format(64) in chart_titles(at) and look_for.format(32) not in chart_titles(at)
+    assert ("Grad-CAM needs convolution layers; this network (an MLP) has none. The saliency map works for any "
+            "network.") in [i.value for i in at.info]

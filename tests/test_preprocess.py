@@ -2,26 +2,15 @@
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from nnviz.preprocess import BlankDrawing, center_of_mass, is_blank, mnist_style, to_ink
 
 
-def canvas_digit(pixels28: np.ndarray, size: int = 280, offset=(0, 0)) -> np.ndarray:
-    """A real MNIST digit scaled up onto a black RGBA canvas of ``size`` px, like a drawing."""
-    big = Image.fromarray(pixels28).resize((size // 2, size // 2), Image.Resampling.BILINEAR)
-    canvas = np.zeros((size, size, 4), np.uint8)
-    canvas[..., 3] = 255
-    y, x = size // 4 + offset[0], size // 4 + offset[1]
-    canvas[y:y + size // 2, x:x + size // 2, :3] = np.asarray(big)[..., None]
-    return canvas
-
-
 @pytest.mark.parametrize("size", [100, 280, 513])
-def test_shape_range_and_centre_of_mass(mnist_test_pixels, size):
+def test_shape_range_and_centre_of_mass(mnist_test_pixels, canvas, size):
     pixels, _ = mnist_test_pixels
     for i in range(20):
-        digit = mnist_style(canvas_digit(pixels[i], size, offset=(size // 10, -size // 12))).image
+        digit = mnist_style(canvas(pixels[i], size, offset=(size // 10, -size // 12))).image
         assert digit.shape == (28, 28) and digit.dtype == np.float32
         assert digit.min() >= 0.0 and digit.max() <= 1.0 and digit.max() > 0.75
         cy, cx = center_of_mass(digit)
@@ -32,9 +21,9 @@ def test_shape_range_and_centre_of_mass(mnist_test_pixels, size):
         assert 18 <= max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 21
 
 
-def test_both_polarities_give_the_same_input(mnist_test_pixels):
+def test_both_polarities_give_the_same_input(mnist_test_pixels, canvas):
     pixels, _ = mnist_test_pixels
-    white_on_black = canvas_digit(pixels[0])
+    white_on_black = canvas(pixels[0])
     black_on_white = white_on_black.copy()
     black_on_white[..., :3] = 255 - black_on_white[..., :3]
     a = mnist_style(white_on_black).image
@@ -52,10 +41,10 @@ def test_transparent_background_uses_alpha_as_ink():
     assert abs(center_of_mass(digit)[1] - 13.5) < 0.5
 
 
-def test_the_result_matches_the_mnist_digit_it_came_from(mnist_test_pixels):
+def test_the_result_matches_the_mnist_digit_it_came_from(mnist_test_pixels, canvas):
     pixels, _ = mnist_test_pixels
     original = pixels[3].astype(np.float32) / 255
-    restored = mnist_style(canvas_digit(pixels[3])).image
+    restored = mnist_style(canvas(pixels[3])).image
     # the same digit after a round trip through a 10× canvas: close, not identical (resampling)
     assert np.corrcoef(original.ravel(), restored.ravel())[0, 1] > 0.9
 
@@ -74,10 +63,12 @@ def test_blank_drawings_are_refused(image):
 def test_a_stray_dot_is_almost_blank():
     canvas = np.zeros((280, 280, 3), np.uint8)
     canvas[140:146, 140:146] = 255
-    with pytest.raises(BlankDrawing):
+    with pytest.raises(BlankDrawing, match="Draw a digit"):
         mnist_style(canvas)
 
 
-def test_not_an_image_is_refused():
-    with pytest.raises(ValueError):
-        mnist_style(np.zeros((5,), np.uint8))
+@pytest.mark.parametrize("shape", [(5,), (0, 280), (2, 3, 4, 4)])
+def test_not_an_image_is_refused(shape):
+    with pytest.raises(ValueError, match=r"expected an \(H, W\) or \(H, W, C\) image, got shape") as refused:
+        mnist_style(np.zeros(shape, np.uint8))
+    assert type(refused.value) is ValueError  # not BlankDrawing, which is a ValueError too

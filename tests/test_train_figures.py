@@ -20,7 +20,11 @@ def test_batch_loss_figure_thins_long_runs_and_spans_planned_epochs():
     fig = batch_loss_figure(steps, losses, losses, steps_per_epoch=469, epochs=11)
     raw, smooth = fig.data
     assert len(raw.x) <= MAX_POINTS + 1 and raw.x[-1] == 5000 / 469  # the newest point is always drawn
+    assert len(smooth.x) == len(raw.x) and smooth.y[-1] == losses[-1]
     assert fig.layout.xaxis.range == (0, 11) and fig.layout.yaxis.type == "log"
+    assert fig.layout.title.text == "Training loss per batch" and fig.layout.xaxis.title.text == "epoch"
+    assert fig.layout.yaxis.title.text == "cross-entropy loss (log scale)"
+    assert [t.name for t in fig.data] == ["batch loss", "smoothed"]
 
 
 def test_epoch_figure_train_and_test_with_elapsed_seconds():
@@ -29,17 +33,23 @@ def test_epoch_figure_train_and_test_with_elapsed_seconds():
     assert names == [("train", "x"), ("train", "x2"), ("test", "x"), ("test", "x2")]
     test_acc = fig.data[3]
     assert list(test_acc.x) == [1, 2, 3] and [c[0] for c in test_acc.customdata] == [5.0, 10.0, 15.0]
+    assert [a.text for a in fig.layout.annotations] == ["Loss per epoch", "Accuracy per epoch"]
+    assert fig.layout.xaxis.range == (0, 5.2) and fig.layout.xaxis2.range == (0, 5.2)  # the 5 planned epochs
     empty = epoch_figure([], total_epochs=2)
-    assert any("epoch 1 ends" in a.text for a in empty.layout.annotations)
+    assert [a.text for a in empty.layout.annotations] == ["Loss per epoch", "Accuracy per epoch",
+                                                          "the first points appear when epoch 1 ends"]
+    assert empty.layout.xaxis.range == (0, 2.2)
 
 
 def test_prediction_grid_marks_right_and_wrong_answers():
     pixels = np.zeros((3, 28, 28, 3), np.uint8)
     html = prediction_grid_html(pixels, [0, 1, 2], [0, 7, 2], [0.9, 0.6, 0.55], [str(d) for d in range(10)])
     assert html.count("<img") == 3 and html.count("✓") == 2 and html.count("✗") == 1
-    assert "is 1" in html and "60%" in html
+    assert "✗ 7</span>" in html and "is 1</div>" in html and "60%" in html  # the wrong answer, the truth
+    assert html.count("is ") == 1
     before = prediction_grid_html(pixels, [0, 1, 2], None, None, [str(d) for d in range(10)])
-    assert "?" in before
+    assert before.count("<img") == 3 and before.count(">?</span>") == 3
+    assert "✓" not in before and "✗" not in before and "%" not in before
 
 
 def test_comparison_overlays_runs_and_chance_hint():
@@ -51,5 +61,15 @@ def test_comparison_overlays_runs_and_chance_hint():
     assert [t.name for t in fig.data] == [a.label, a.label, b.label, b.label]
     assert "CNN 16→32 ch · Adam lr 0.1 · batch 128 · mnist" == a.label
     guessing = [EpochEnd(1, 2.3, 0.1, 2.3, 0.1135, 5.0)]
-    assert "guessing" in chance_hint(guessing, 10, 0.1) and "smaller" in chance_hint(guessing, 10, 0.1)
+    assert [a.text for a in fig.layout.annotations] == ["Training loss (smoothed, log scale)",
+                                                        "Test accuracy after each epoch"]
+    assert list(fig.data[1].y) == [epochs(1)[0].test_accuracy] and list(fig.data[3].y) == []
+    # The suggested rates are ones the Train page's slider can select (nnviz.divergence.LEARNING_RATES).
+    assert chance_hint(guessing, 10, 0.1) == (
+        "The network is only guessing: 11.3% right is what picking one of 10 classes at random gives. A learning "
+        "rate of 0.1 makes every update so large that the weights jump past anything they learned. Try a smaller "
+        "learning rate, e.g. 0.003.")
+    assert chance_hint(guessing, 10, 1e-4) == ("The network is only guessing: 11.3% right is about chance for 10 "
+                                               "classes. It has not learned yet: try more epochs or a larger "
+                                               "learning rate, e.g. 0.001.")
     assert chance_hint(epochs(1), 10, 0.1) is None

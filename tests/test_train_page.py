@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import json
+import re
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def live_figures(at) -> list[dict]:
+    """The plotly figures of the page's live charts in an AppTest run (the loss chart, then the
+    epoch chart): each is a live chart component, its figure the component's ``figure`` argument."""
+    figures = []
+    for component in at.get("component_instance"):
+        args = json.loads(component.proto.json_args)
+        if "figure" in args:
+            figures.append(json.loads(args["figure"]))
+    return figures
+
+
+def loss_figure(at) -> dict:
+    [loss] = [f for f in live_figures(at) if f["layout"].get("title", {}).get("text") == "Training loss per batch"]
+    return loss
+
+
+def epoch_figure(at) -> dict:
+    [epochs] = [f for f in live_figures(at)
+                if [a["text"] for a in f["layout"].get("annotations", [])][:2] == ["Loss per epoch", "Accuracy per epoch"]]
+    return epochs
 
 
 def loss_points(at) -> int:
-    """Points on the batch-loss chart of an AppTest run (0 if it is not shown); the chart is a
-    live chart component, its plotly figure the component's ``figure`` argument."""
-    for component in at.get("component_instance"):
-        args = json.loads(component.proto.json_args)
-        spec = json.loads(args["figure"]) if "figure" in args else None
-        if spec and spec["layout"].get("title", {}).get("text", "").startswith("Training loss"):
-            return array_length(spec["data"][0]["x"])
-    return 0
+    """Points on the batch-loss chart of an AppTest run."""
+    return array_length(loss_figure(at)["data"][0]["x"])
 
 
 def array_length(x) -> int:
@@ -32,14 +46,9 @@ def array_length(x) -> int:
 
 
 @pytest.fixture
-def train_page(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+def train_page(tmp_path, monkeypatch, open_page):
     monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("app_pages/train.py")
-    at.run()
-    assert not at.exception, at.exception
+    at = open_page("app_pages/train.py", timeout=60)
     yield at
     run = at.session_state["train_live"] if "train_live" in at.session_state else None
     if run is not None:
@@ -49,17 +58,29 @@ def train_page(tmp_path, monkeypatch):
 def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at = train_page
     assert at.button(key="train_start").label == "Start training"
+    # Before any run the charts span the quick recipe's 2 epochs and say what will appear.
+    assert loss_figure(at)["layout"]["xaxis"]["range"] == [0, 2]
+    assert epoch_figure(at)["layout"]["xaxis"]["range"] == [0, 2.2]
+    assert loss_points(at) == 0
     at.segmented_control(key="train_kind").set_value("mlp")
     at.run()
     at.select_slider(key="train_layers").set_value(1)
     at.select_slider(key="train_width").set_value(64)
     at.number_input(key="train_epochs").set_value(30)  # all 60,000 images, 30 times: long enough to stop
     at.toggle(key="train_sched").set_value(False)
+    at.run()
+    assert not at.exception, at.exception
+    # The planned 30 epochs are the charts' x axes.
+    assert loss_figure(at)["layout"]["xaxis"]["range"] == [0, 30]
+    assert epoch_figure(at)["layout"]["xaxis"]["range"] == [0, 30.2]
     at.button(key="train_start").click()
     at.run()
     assert not at.exception, at.exception
     assert at.button(key="train_start").disabled  # one run at a time per session
+    label = "MLP 64 relu · Adam lr 0.003 · batch 128 · mnist"  # the settings chosen above
+    assert f"**Run #1** — {label}" in [m.value for m in at.markdown]
     worker = at.session_state["train_live"].worker
+    assert worker.job.architecture["hidden"] == [64] and worker.job.config.schedule == "constant"
     deadline = time.monotonic() + 60
     while len(worker.snapshot().steps) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -69,16 +90,20 @@ def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     time.sleep(1.0)
     at.run()
     assert loss_points(at) > first, "the loss chart did not gain points"
-    assert any("Epoch" in p.text for p in at.get("progress"))
+    [progress] = at.get("progress")
+    assert re.match(r"Epoch \d+ of 30 · batch [\d,]+ of 14,070 · ", progress.proto.text), progress.proto.text
 
     at.button(key="train_stop").click()
     at.run()
     assert not worker.alive
     at.run()
-    assert any("keeps what it learned" in w.value for w in at.warning)
+    assert "Stopped; the network keeps what it learned so far." in [w.value for w in at.warning]
     assert not at.button(key="train_start").disabled
     # The stopped run is listed and can be saved under a name.
-    assert at.dataframe and "#1" in at.dataframe[0].value.to_string()
+    [runs] = at.dataframe
+    row = runs.value.iloc[0].to_dict()
+    assert len(runs.value) == 1 and row["run"] == "#1" and row["network and recipe"] == label
+    assert row["status"] == "stopped" and row["epochs"].endswith(" / 30")
     name = at.text_input(key="train_name_1")
     name.set_value("my-first-net")
     at.button[[b.label for b in at.button].index("Save")].click()
@@ -87,7 +112,8 @@ def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     assert (tmp_path / "my-first-net.safetensors").is_file() and (tmp_path / "my-first-net.json").is_file()
     card = json.loads((tmp_path / "my-first-net.json").read_text())
     assert card["dataset"] == "mnist" and card["metrics"]["stopped_early"]
-    assert any("my-first-net" in s.value for s in at.success)
+    assert [s.value for s in at.success] == [
+        "Saved as **my-first-net**. Choose it on the **Draw** and **Inspect** pages."]
 
 
 def test_apptest_divergence_is_explained(train_page):
@@ -104,8 +130,10 @@ def test_apptest_divergence_is_explained(train_page):
     assert worker.join(60)
     at.run()
     at.run()
-    errors = [e.value for e in at.error]
-    assert any("learning rate" in e and "too high" in e for e in errors), errors
+    [error] = [e.value for e in at.error]
+    assert re.fullmatch(r"Training stopped: the loss became (NaN|infinite) at step \d+ \(epoch 1\)\. The weights grew "
+                        r"out of control, which almost always means the learning rate \(100\) is too high for this "
+                        r"model and optimizer\. Try a smaller learning rate, e\.g\. 10\.", error), error
 
 
 @pytest.mark.browser

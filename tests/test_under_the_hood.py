@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from streamlit.testing.v1 import AppTest
 
 from nnviz.figures.network_diagram import network_diagram
 from nnviz.learning_step import learning_step
@@ -16,9 +15,7 @@ from nnviz.models import MLP
 from nnviz.numpy_mlp import forward, init_mlp, softmax, state_dict
 from nnviz.numpy_runs import as_arrays, from_torch
 from nnviz.predict import DigitClassifier
-from test_app_pages import canvas_from_mnist
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -97,14 +94,11 @@ def test_diagram_refuses_a_network_too_wide_to_draw(digit):
         network_diagram(init_mlp((784, 512, 10)), *digit)
 
 
-def test_page_renders_the_network_for_an_injected_drawing(mnist_test_pixels, shipped):
+def test_page_renders_the_network_for_an_injected_drawing(mnist_test_pixels, shipped, open_page, canvas):
     pixels, labels = mnist_test_pixels
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/under_the_hood.py").run()
-    assert not at.exception, at.exception
+    at = open_page("app_pages/under_the_hood.py")
     assert any("test image #0" in i.value for i in at.info)  # no drawing yet: a test image, said so
-    at.session_state["drawing"] = canvas_from_mnist(pixels[3])  # a 0
+    at.session_state["drawing"] = canvas(pixels[3])  # a 0
     at.run()
     assert not at.exception, at.exception
     assert not at.info or all("test image" not in i.value for i in at.info)
@@ -125,14 +119,10 @@ def test_page_renders_the_network_for_an_injected_drawing(mnist_test_pixels, shi
     assert float(loss.delta) < 0  # one small step lowers the loss on that example
 
 
-def test_digits_numpy_works_on_the_draw_and_inspect_pages(mnist_test_pixels):
+def test_digits_numpy_works_on_the_draw_and_inspect_pages(mnist_test_pixels, open_page, canvas):
     """The network trained by the NumPy code is an ordinary checkpoint: Draw and Inspect use it unchanged."""
     pixels, labels = mnist_test_pixels
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page("app_pages/draw.py")
-    at.session_state["drawing"] = canvas_from_mnist(pixels[0])  # a 7
-    at.run()
+    at = open_page("app_pages/draw.py", timeout=180, drawing=canvas(pixels[0]))  # a 7
     at.radio(key="draw_model").set_value("digits-numpy").run()
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["Prediction"] == str(labels[0])
