@@ -104,7 +104,8 @@ def test_overlay_labels_are_unique_and_name_the_differing_setting():
     labels = overlay_labels(runs)
     assert labels == ["#1 · lr 0.001", "#2 · lr 0.01", "#3 · lr 0.01"]
     assert overlay_labels([record(4, 1e-3), record(5, 1e-3)]) == ["#4 · same settings", "#5 · same settings"]
-    assert overlay_labels([record(6, 1e-3), record(7, 1e-3, batch_size=32)]) == ["#6 · batch 128", "#7 · batch 32"]
+    assert overlay_labels([record(6, 1e-3, batch_size=128), record(7, 1e-3, batch_size=32)]) == ["#6 · batch 128",
+                                                                                                "#7 · batch 32"]
 
 
 def test_failed_or_empty_runs_never_break_the_comparison_axes():

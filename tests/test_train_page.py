@@ -58,9 +58,9 @@ def train_page(tmp_path, monkeypatch, open_page):
 def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at = train_page
     assert at.button(key="train_start").label == "Start training"
-    # Before any run the charts span the quick recipe's 2 epochs and say what will appear.
-    assert loss_figure(at)["layout"]["xaxis"]["range"] == [0, 2]
-    assert epoch_figure(at)["layout"]["xaxis"]["range"] == [0, 2.2]
+    # Before any run the charts span the quick recipe's 1 epoch and say what will appear.
+    assert loss_figure(at)["layout"]["xaxis"]["range"] == [0, 1]
+    assert epoch_figure(at)["layout"]["xaxis"]["range"] == [0, 1.2]
     assert loss_points(at) == 0
     at.segmented_control(key="train_kind").set_value("mlp")
     at.run()
@@ -77,7 +77,7 @@ def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at.run()
     assert not at.exception, at.exception
     assert at.button(key="train_start").disabled  # one run at a time per session
-    label = "MLP 64 relu · Adam lr 0.003 · batch 128 · mnist"  # the settings chosen above
+    label = "MLP 64 relu · Adam lr 0.01 · batch 64 · mnist"  # the settings chosen above
     assert f"**Run #1** — {label}" in [m.value for m in at.markdown]
     worker = at.session_state["train_live"].worker
     assert worker.job.architecture["hidden"] == [64] and worker.job.config.schedule == "constant"
@@ -91,7 +91,7 @@ def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at.run()
     assert loss_points(at) > first, "the loss chart did not gain points"
     [progress] = at.get("progress")
-    assert re.match(r"Epoch \d+ of 30 · batch [\d,]+ of 14,070 · ", progress.proto.text), progress.proto.text
+    assert re.match(r"Epoch \d+ of 30 · batch [\d,]+ of 28,140 · ", progress.proto.text), progress.proto.text
 
     at.button(key="train_stop").click()
     at.run()

@@ -124,7 +124,8 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
             ch2 = b.select_slider("Conv 2 channels", CHANNELS, value=QUICK_CNN["channels"][1], key="train_c2",
                                   disabled=disabled, help="Feature maps computed by the second convolution.")
             architecture = architecture_for("cnn", dataset, channels=(ch1, ch2), cnn_hidden=QUICK_CNN["hidden"],
-                                            kernel_size=QUICK_CNN["kernel_size"], dropout=QUICK_CNN["dropout"])
+                                            kernel_size=QUICK_CNN["kernel_size"], dropout=QUICK_CNN["dropout"],
+                                            batch_norm=QUICK_CNN["batch_norm"])
         else:
             a, b = st.columns(2)
             layers = a.select_slider("Hidden layers", (0, 1, 2, 3), value=2, key="train_layers", disabled=disabled)
