@@ -34,7 +34,7 @@ from nnviz.photos.labelled import (IMAGE_SUFFIXES, DatasetError, LabelledPhotos,
                                    split_photos)
 from nnviz.photos.transfer import HeadJob
 from nnviz.jobs.live_run import POLL_S
-from nnviz.jobs.metrics import ENDED
+from nnviz.jobs.metrics import ENDED, smoothing_for
 from nnviz.jobs.queue import shared_queue
 from nnviz.jobs.worker import TrainingWorker
 from ui.live_chart import live_chart
@@ -185,7 +185,8 @@ def start_head_training(training: PhotoTraining, config, test_fraction: float) -
     split = split_photos(photos.labels, photos.sites, test_fraction, config.seed)
     training.job = HeadJob(training.features.values[training.features.ok], photos, split, config)
     training.saved_as = None
-    training.worker = TrainingWorker(training.job, queue=shared_queue(), name="nnviz-photo-head").start()
+    training.worker = TrainingWorker(training.job, queue=shared_queue(), name="nnviz-photo-head",
+                                     smoothing=smoothing_for(training.job.steps_per_epoch)).start()
 
 
 def submission_upload(upload, training: PhotoTraining):
