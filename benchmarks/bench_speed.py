@@ -37,7 +37,8 @@ from torch import nn  # noqa: E402
 
 from nnviz.data import data_root, load_tensors  # noqa: E402
 from nnviz.models import pick_device  # noqa: E402
-from nnviz.training import QUICK_CNN, QUICK_CONFIG, EpochEnd, new_model, train_model  # noqa: E402
+from nnviz.events import EpochEnd  # noqa: E402
+from nnviz.training import QUICK_CNN, QUICK_CONFIG, new_model, train_model  # noqa: E402
 
 TARGETS = (0.985, 0.99)
 

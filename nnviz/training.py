@@ -20,7 +20,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +30,7 @@ from nnviz import data
 from nnviz.augment import augment_batch
 from nnviz.divergence import (BLOWUP_BATCHES, BLOWUP_FACTOR, DEAD_FRACTION, Diverged, dead_relu_fraction,
                               divergence_message, stuck_message)
+from nnviz.events import BatchEnd, EpochEnd, TrainResult
 from nnviz.models import bf16_supported, build_model, count_parameters, pick_device
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -97,41 +98,6 @@ class TrainConfig:
         """Batches per epoch on a training set of ``n_images`` (after ``train_size`` is applied)."""
         n = min(n_images, self.train_size) if self.train_size else n_images
         return max(1, math.ceil(n / self.batch_size))
-
-
-@dataclass
-class BatchEnd:
-    """After one optimisation step. ``loss`` is the batch's mean cross-entropy (nats)."""
-
-    epoch: int  # 1-based
-    step: int  # 1-based, counted over the whole run
-    total_steps: int
-    loss: float
-    learning_rate: float
-    samples_seen: int
-    samples_per_s: float
-    elapsed_s: float
-
-
-@dataclass
-class EpochEnd:
-    """After one epoch: mean training loss/accuracy over the epoch and the test-set figures."""
-
-    epoch: int
-    train_loss: float
-    train_accuracy: float  # fraction in [0, 1]
-    test_loss: float
-    test_accuracy: float
-    elapsed_s: float
-
-
-@dataclass
-class TrainResult:
-    """What a finished (or stopped) run leaves: the epochs done and the last metrics."""
-
-    epochs: list[EpochEnd] = field(default_factory=list)
-    elapsed_s: float = 0.0
-    stopped_early: bool = False
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

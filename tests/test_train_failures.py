@@ -20,7 +20,8 @@ from nnviz.jobs.live_run import RunRecord, TrainJob, overlay_labels, verdict
 from nnviz.jobs.metrics import DIVERGED, FINISHED
 from nnviz.jobs.worker import TrainingWorker
 from nnviz.models import architecture_for
-from nnviz.training import QUICK_CNN, QUICK_CONFIG, EpochEnd, TrainConfig, new_model, train_model
+from nnviz.events import EpochEnd
+from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig, new_model, train_model
 
 SMALL = dict(batch_size=64, train_size=1000, epochs=1, device="cpu", num_threads=1)
 

@@ -7,7 +7,8 @@ import numpy as np
 from nnviz.figures.training_curves import (MAX_POINTS, batch_loss_figure, comparison_figure, epoch_figure,
                                            prediction_grid_html)
 from nnviz.jobs.live_run import RunRecord, chance_hint, describe_run
-from nnviz.training import EpochEnd, TrainConfig
+from nnviz.events import EpochEnd
+from nnviz.training import TrainConfig
 
 
 def epochs(n):
@@ -90,7 +91,7 @@ def test_the_smoothed_loss_of_a_few_batches_per_epoch_follows_its_batches():
     """A head on 40 photos trains 2 batches per epoch: its moving average spans about one epoch,
     so the smoothed curve stays among the batch losses instead of lagging far above them."""
     from nnviz.jobs.metrics import SMOOTHING, LiveMetrics, smoothing_for
-    from nnviz.training import BatchEnd
+    from nnviz.events import BatchEnd
 
     assert smoothing_for(938) == SMOOTHING and smoothing_for(2) == 0.5 and smoothing_for(1) == 0.0
     losses = [2.0 * 0.8 ** i for i in range(60)]  # falling steadily, 2 batches per epoch for 30 epochs

@@ -24,7 +24,8 @@ from nnviz import data
 from nnviz.divergence import LEARNING_RATES, smaller_learning_rate
 from nnviz.jobs.metrics import DIVERGED, ENDED, FAILED, FINISHED, PAUSED, STOPPED, smoothing_for
 from nnviz.jobs.worker import TrainingWorker
-from nnviz.training import EpochEnd, TrainConfig, new_model, train_model
+from nnviz.events import EpochEnd
+from nnviz.training import TrainConfig, new_model, train_model
 
 # About a dozen test images to watch: one per class for 10 classes, two per class for 6.
 PREVIEW_IMAGES = 12

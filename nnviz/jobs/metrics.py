@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from nnviz.training import BatchEnd, EpochEnd
+from nnviz.events import BatchEnd, EpochEnd
 
 Event = BatchEnd | EpochEnd
 

@@ -23,7 +23,8 @@ from nnviz.models import build_model
 from nnviz.photos import backbone
 from nnviz.photos.features import BACKBONE
 from nnviz.photos.labelled import LabelledPhotos, Split
-from nnviz.training import EpochEnd, TrainConfig, run_fit
+from nnviz.events import EpochEnd
+from nnviz.training import TrainConfig, run_fit
 
 # The head's recipe: AdamW with a one-cycle schedule over 30 epochs and a little weight decay.
 # On 1280 features a linear layer converges in well under a second per epoch on a CPU.
