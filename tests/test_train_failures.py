@@ -58,7 +58,8 @@ def test_a_finished_run_at_chance_is_a_warning_with_a_selectable_rate():
 def test_a_run_stuck_at_chance_with_dead_relus_is_named():
     """Adam at 0.3 kills most ReLU units of an MLP in the first updates: the run stops, saying so."""
     arch = architecture_for("mlp", "mnist", hidden=[256, 256])
-    config = TrainConfig(**{**QUICK_CONFIG.to_dict(), "train_size": 5000, "learning_rate": 0.3, "num_threads": 1})
+    config = TrainConfig(**{**QUICK_CONFIG.to_dict(), "train_size": 5000, "learning_rate": 0.3, "num_threads": 1,
+                            "epochs": 2, "batch_size": 128, "mixed_precision": False})  # the same on any CPU
     model = new_model(arch, config.seed)
     with pytest.raises(Diverged, match=r"stuck at chance .* of its ReLU units output 0 for every test image") as err:
         train_model(model, arch, "mnist", config)
