@@ -136,6 +136,43 @@ def test_apptest_divergence_is_explained(train_page):
                         r"model and optimizer\. Try a smaller learning rate, e\.g\. 10\.", error), error
 
 
+def test_apptest_replay_loads_a_runs_settings_and_labels_the_comparison(train_page):
+    """Replay run #1 with one change: its settings come back into the widgets (same seed, so the same
+    starting weights and order of images), and the overlay names the runs by number and the change."""
+    at = train_page
+    at.segmented_control(key="train_kind").set_value("mlp")
+    at.run()
+    at.select_slider(key="train_width").set_value(32)
+    at.select_slider(key="train_lr").set_value(0.001)
+    at.select_slider(key="train_n_mnist").set_value(1000)
+    at.number_input(key="train_seed").set_value(7)
+    at.button(key="train_start").click()
+    at.run()
+    first = at.session_state["train_live"]
+    assert first.worker.join(60)
+    at.run()
+    # Back to the defaults by hand, then load run #1's settings.
+    at.select_slider(key="train_lr").set_value(0.1)
+    at.number_input(key="train_seed").set_value(0)
+    at.run()
+    at.button(key="train_replay").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.select_slider(key="train_lr").value == 0.001 and at.number_input(key="train_seed").value == 7
+    assert at.select_slider(key="train_width").value == 32 and at.select_slider(key="train_n_mnist").value == 1000
+    at.select_slider(key="train_lr").set_value(0.01)  # the one change
+    at.button(key="train_start").click()
+    at.run()
+    second = at.session_state["train_live"]
+    assert second.worker.join(60)
+    assert second.job.architecture == first.job.architecture
+    assert {**second.job.config.to_dict(), "learning_rate": 0.001} == first.job.config.to_dict()
+    at.run()
+    at.run()
+    legend = [t["name"] for t in json.loads(at.get("plotly_chart")[-1].proto.spec)["data"] if t.get("showlegend", True)]
+    assert legend == ["#1 · lr 0.001", "#2 · lr 0.01"]
+
+
 @pytest.mark.browser
 def test_browser_run_grows_live_and_stops(page, app_url):
     page.goto(f"{app_url}/train")
