@@ -17,7 +17,7 @@ import torch
 from nnviz.figures.embedding import embedding_scatter
 from nnviz.figures.evaluation import confusion_matrix_figure, digit_gallery, per_class_accuracy_figure
 from nnviz.figures.tiles import png_data_url
-from nnviz.inspection import Inspection, LayerInfo, penultimate_layer
+from nnviz.inspection import Inspection, LayerInfo, most_active_units, penultimate_layer
 from nnviz.predict import DigitClassifier
 from nnviz.preprocess import BlankDrawing, mnist_style
 from ui.drawing import current_drawing
@@ -25,6 +25,8 @@ from ui.inspect_cache import embedding, test_report, test_set
 
 PLOT = {"displayModeBar": False}
 INPUTS = ["Your drawing", "A test image", "Show me a mistake"]
+KERNELS_TOP = 32  # kernels shown first of a wall (conv2: 2,048): 4 rows of 8, each 80 px, readable projected
+MAPS_TOP = 16  # feature maps shown first when a layer has more
 
 
 @dataclass
@@ -103,6 +105,31 @@ def choose_layer(table: list[LayerInfo]) -> LayerInfo:
         st.markdown(f"**{layer}** — {row.kind}, output {' × '.join(map(str, row.output_shape))}, "
                     f"{row.parameters:,} parameters.")
     return row
+
+
+def layer_options(module: torch.nn.Module, result: Inspection, layer: str) -> dict:
+    """The choices of what to draw of a layer with many tiles, as keyword arguments of
+    :func:`nnviz.figures.layers.layer_figures`: the strongest kernels first (all, or one input
+    channel's, on demand), the most active feature maps first, the weight images of the most
+    active units."""
+    options = {}
+    if getattr(module, "in_channels", 1) > 1:
+        o, i = module.out_channels, module.in_channels
+        picks = [f"the {KERNELS_TOP} strongest (largest L2 norm)", f"all {o * i:,}"] + [
+            f"input channel {c} ({o})" for c in range(i)]
+        pick = st.selectbox("Kernels to show", picks, key="inspect_kernel_choice")
+        options["kernels_top"] = KERNELS_TOP if pick == picks[0] else None
+        options["in_channel"] = int(pick.split()[2]) if pick.startswith("input") else None
+    act = result.activations[layer]
+    if act.dim() == 3 and act.shape[0] > MAPS_TOP:
+        picks = [f"the {MAPS_TOP} most active", f"all {act.shape[0]}"]
+        pick = st.segmented_control("Feature maps to show", picks, default=picks[0], key="inspect_map_choice") or picks[0]
+        options["maps_top"] = MAPS_TOP if pick == picks[0] else None
+    if getattr(module, "in_features", None) == result.image.size:  # reads the 28×28 image directly
+        count = st.select_slider("Weight images to show (most active units for this input first)",
+                                 [16, 32, 64, 128, 256, module.out_features], value=32, key="inspect_unit_count")
+        options["units"] = most_active_units(result, layer, count)
+    return options
 
 
 def how_good(model_name: str, classes: list[str]) -> None:
