@@ -65,7 +65,7 @@ def test_bad_files_get_an_error_and_the_others_an_answer(digit_files, tmp_path, 
     answers = json.loads(capsys.readouterr().out)
     assert status == 1
     assert [("error" in a) for a in answers] == [True, False, True, True]
-    assert "damaged" in answers[0]["error"] or "not an image" in answers[0]["error"]
+    assert "damaged" in answers[0]["error"] or "not a picture" in answers[0]["error"]
     assert "Draw a digit" in answers[3]["error"]
     assert answers[1]["label"] == digit_files[0][1]
 
