@@ -22,16 +22,19 @@ model, classes = classifier.model, classifier.classes
 
 # 1. The input ----------------------------------------------------------------------------------
 st.header("1. The input")
+source = panel.choose_source()
+metrics = st.container()  # full width above the two columns: three numbers fit a tablet there
 left, right = st.columns([2, 3], gap="large")
 with left:
-    chosen = panel.choose_input(classifier, model_name)
+    chosen = panel.choose_input(classifier, model_name, source)
     x, picture, about, short = chosen.x, chosen.picture, chosen.about, chosen.short
-with right:
-    result = inspect(model, x, picture, with_attribution=False)
+result = inspect(model, x, picture, with_attribution=False)
+with metrics:
     c1, c2, c3 = st.columns(3)
     c1.metric("Input", short, help="A test image's index among the 10,000, or your drawing")
     c2.metric("Prediction", classes[result.predicted])
     c3.metric("Confidence", f"{result.probabilities[result.predicted]:.1%}")
+with right:
     st.plotly_chart(input_image(result.image, f"What the network receives: {about}"), config=PLOT,
                     width="stretch", key="inspect_input")
 

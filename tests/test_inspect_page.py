@@ -97,10 +97,10 @@ def test_opening_layers(inspect_page):
     at = inspect_page
     at.radio(key="inspect_model").set_value("digits-cnn").run()
     at.segmented_control(key="inspect_source").set_value("A test image").run()
-    for layer, titles in [("conv2", ["conv2: the 16 most active of its 64 feature maps of 14×14",
-                                     "conv2: the 32 strongest of its 2,048 kernels of 5×5",
+    for layer, titles in [("conv2", ["conv2: the 16 most active of 64 feature maps<br><sup>14×14 each",
+                                     "conv2: the 32 strongest of 2,048 kernels",
                                      "conv2: distribution of its parameters"]),
-                          ("pool2", ["pool2: the 16 most active of its 64 feature maps of 7×7"]),
+                          ("pool2", ["pool2: the 16 most active of 64 feature maps<br><sup>7×7 each"]),
                           ("flatten", ["flatten: pool2's 64 maps of 7×7 in one row of 3,136 values"]),
                           ("fc1", ["fc1: 128 units (neurons)", "fc1: distribution"]),
                           ("relu3", ["relu3: fc1's 128 units after ReLU"]),

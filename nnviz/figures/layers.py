@@ -36,7 +36,7 @@ def feature_map_grid(maps: np.ndarray, layer: str, diverging: bool | None = None
     if top is not None and top < c:
         keep = strongest(maps, top)
         return tile_grid(maps[keep], [f"map {i}" for i in keep],
-                         f"{layer}: the {top} most active of its {c} feature maps of {h}×{w}, strongest first",
+                         f"{layer}: the {top} most active of {c} feature maps<br><sup>{h}×{w} each, strongest first</sup>",
                          diverging=diverging, colorbar_title="activation", cols=min(8, top), tile_px=90,
                          hover_ids=keep[:, None], hover_name="map %{customdata[0]}")
     return tile_grid(maps, [f"map {i}" for i in range(c)],
@@ -62,7 +62,7 @@ def kernel_grid(weight: np.ndarray, layer: str, in_channel: int | None = None, t
         keep = strongest(flat, top)
         ids = np.stack([keep // i, keep % i], 1)
         return tile_grid(flat[keep], [f"map {c} ← input channel {r}" for c, r in ids],
-                         f"{layer}: the {top} strongest of its {o * i:,} kernels of {kh}×{kw} (largest L2 norm first)",
+                         f"{layer}: the {top} strongest of {o * i:,} kernels<br><sup>{kh}×{kw} each, largest L2 norm first</sup>",
                          diverging=True, cols=min(8, top), zrange=(-m, m), colorbar_title="weight", tile_px=80,
                          hover_ids=ids, hover_name="kernel of map %{customdata[0]} on input channel %{customdata[1]}")
     if i == 1 or in_channel is not None:
