@@ -50,22 +50,21 @@ def what_it_sees():
     st.header("2. One photo up close")
     name = st.selectbox("Photo", list(good), key="photos_pick")
     pred = good[name]
-    left, middle, right = st.columns([2, 3, 3], gap="medium")
+    st.metric("Animal group", pred.answer, f"{pred.group_probabilities[pred.group]:.1%} probability",
+              delta_color="off", delta_arrow="off", help=f"Below {UNSURE_BELOW:.0%} the network gives the other "
+              "groups together more probability than this one, so the answer is only a guess.")
+    left, right = st.columns([2, 3], gap="medium")
     with left:
         st.plotly_chart(fig.image_figure(ui.input_rgb(pred), "Network input, 224 px"), config=PLOT,
                         key="photos_input")
-        st.metric("Animal group", pred.answer, f"{pred.group_probabilities[pred.group]:.1%} probability",
-                  delta_color="off", delta_arrow="off", help=f"Below {UNSURE_BELOW:.0%} the network gives the other groups "
-                  "together more probability than this one, so the answer is only a guess.")
-    with middle:
+    with right:
         st.plotly_chart(fig.top5_bars(pred.top5), config=PLOT, key="photos_top5")
         st.caption("The network itself only knows ImageNet's 1,000 classes: 118 dog breeds, 59 kinds of bird, "
                    "but also “espresso”, “volcano”, “lawn mower”.")
-    with right:
-        st.plotly_chart(fig.group_bars(pred.group_probabilities), config=PLOT, key="photos_groups")
-        st.caption("Each ImageNet class is a WordNet noun. A group's probability is the sum over every class "
-                   "below it in WordNet: dog = all 118 breeds, cat = 5 domestic cats, bird = 59 species. "
-                   "Animals outside the groups count as *other animal*; objects and scenes as *no animal (blank)*.")
+    st.plotly_chart(fig.group_bars(pred.group_probabilities), config=PLOT, key="photos_groups")
+    st.caption("Each ImageNet class is a WordNet noun. A group's probability is the sum over every class "
+               "below it in WordNet: dog = all 118 breeds, cat = 5 domestic cats, bird = 59 species. "
+               "Animals outside the groups count as *other animal*; objects and scenes as *no animal (blank)*.")
 
     # 3. Where it looks -----------------------------------------------------------------------------
     st.header("3. Where it looks")

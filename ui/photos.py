@@ -74,12 +74,13 @@ def show_answers(answers: dict[str, AnimalPrediction | str]) -> dict[str, Animal
         if isinstance(a, str):
             st.error(f"**{name}** — not used: {a.split(': ', 1)[-1]}", icon=":material/broken_image:")
     if good:
-        percent = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
-        rows = [{"photo": n, "animal group": a.answer, "group probability": a.group_probabilities[a.group],
-                 "top ImageNet class": a.top5[0].name, "its probability": a.top5[0].probability}
-                for n, a in good.items()]
+        # Three narrow text columns, so the table fits a tablet's width without scrolling sideways.
+        rows = [{"photo": Path(n).name, "animal group": f"{a.answer} — {a.group_probabilities[a.group]:.0%}",
+                 "top ImageNet class": f"{a.top5[0].name} — {a.top5[0].probability:.0%}"} for n, a in good.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                     column_config={"group probability": percent, "its probability": percent})
+                     column_config={"photo": st.column_config.TextColumn(width=130),
+                                    "animal group": st.column_config.TextColumn(width=190),
+                                    "top ImageNet class": st.column_config.TextColumn(width=140)})
     return good
 
 

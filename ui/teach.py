@@ -96,17 +96,19 @@ def collect() -> Collection:
     """The class cards: a name, camera shots and uploads for each class."""
     c = collection()
     st.session_state.setdefault("teach_classes", len(c.names))
-    left, right = st.columns([3, 2], gap="medium", vertical_alignment="bottom")
-    n = left.number_input("How many classes", 2, MAX_CLASSES, key="teach_classes")
-    right.button("One-click example: bird, big cat, antelope", icon=":material/auto_awesome:", on_click=load_example,
-                 key="teach_example", help="54 Snapshot Serengeti camera-trap photos shipped with the app")
+    st.button("One-click example: bird, big cat, antelope", icon=":material/auto_awesome:", on_click=load_example,
+              key="teach_example", help="54 Snapshot Serengeti camera-trap photos shipped with the app")
+    n = st.number_input("How many classes", 2, MAX_CLASSES, key="teach_classes")
     c.resize(int(n))
     for i in range(len(c.names)):
         st.session_state.setdefault(f"teach_name_{i}", c.names[i])
         c.names[i] = st.session_state[f"teach_name_{i}"].strip() or f"class {i + 1}"
-    shot = st.camera_input("Take a picture for the class chosen below", key="teach_camera")
-    target = st.segmented_control("The picture shows", range(len(c.names)), format_func=lambda i: c.names[i],
+    target = st.segmented_control("Each camera shot shows", range(len(c.names)), format_func=lambda i: c.names[i],
                                   default=0, key="teach_target")
+    cam, choice = st.columns([1, 1], gap="medium")
+    choice.caption("Choose the class, then take pictures: each shot is added to that class. Vary the angle, the "
+                   "distance and the light, as the network will meet them later.")
+    shot = cam.camera_input("Camera", key="teach_camera")
     if shot is not None and target is not None:
         problem = c.add(int(target), "camera shot.jpg", shot.getvalue(), camera=True)
         if problem:
