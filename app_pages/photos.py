@@ -102,18 +102,9 @@ with train_tab:
     st.markdown("Like Teachable Machine: name a few classes, give each some examples with the camera or by upload, "
                 "and train. The network stays frozen; each picture is run through it once, and only a **new last "
                 "layer** (the *head*) learns from its 1,280 features to your classes — seconds on a CPU.")
-    collected = teach.collect()
-    with st.expander("A larger set? Upload a zip of labelled photos"):
-        st.markdown("One folder per class (`cats/…`, `dogs/…`), or the Conser-vision layout: `train_features.csv` "
-                    "(`id`, `filepath`, `site`), `train_labels.csv` (`id` and one 0/1 column per class) and the images.")
-        zip_upload = st.file_uploader("Labelled photos (zip)", type=["zip"], key="photos_train_zip")
-    if zip_upload is not None:
-        training = ui.labelled_upload(zip_upload)
-    elif problem := teach.ready(collected):
-        st.info(problem, icon=":material/photo_library:")
+    training = teach.labelled_set(teach.collect())  # the collected classes, or a zip of labelled photos
+    if training is None:
         st.stop()
-    else:
-        training = teach.training_for(collected)
     if training.error:
         st.error(training.error, icon=":material/folder_off:")
         st.stop()

@@ -3,7 +3,7 @@ test report and the maps of its learned features).
 
 The views come from :mod:`nnviz.test_set_views`: the file shipped beside the checkpoint
 (``trained/<name>.inspect.npz``), or the disk cache for a network a user trained, or — the first
-time only — computed with a status message saying what is being computed. Keyed by the card's
+time only — computed under a spinner that says what is being computed. Keyed by the card's
 ``weights_sha256``, so a retrained network is recomputed. ``st.cache_resource`` shares them
 between all sessions; they are only read.
 """
@@ -29,20 +29,15 @@ def _sha(name: str) -> str:
     return str(digit_classifier(name).card.get("weights_sha256", name))
 
 
-@st.cache_resource(show_spinner=False)
+# The spinner shows only while the function runs: a blink when the views are read from the file
+# shipped beside the checkpoint or from the disk cache, ~15 s the one time they are computed.
+@st.cache_resource(show_spinner="Reading or, the first time only, computing this network's test-set views: "
+                                "classifying the 10,000 test images and projecting their features to 2-D with "
+                                "PCA and t-SNE (about 15 s once, then kept on disk)…")
 def _views(name: str, sha: str) -> test_set_views.TestSetViews:
     images, labels, _ = test_set()
-    status = st.empty()
-
-    def computing() -> None:
-        status.info("First look at this network: classifying the 10,000 test images and projecting their features "
-                    "to 2-D with PCA and t-SNE (about 15 s, once; then kept on disk)…", icon=":material/hourglass_top:")
-
-    try:
-        return test_set_views.load_or_compute(digit_classifier(name).model, sha, images, labels,
-                                              checkpoint=resolve_checkpoint(name), on_compute=computing)
-    finally:
-        status.empty()
+    return test_set_views.load_or_compute(digit_classifier(name).model, sha, images, labels,
+                                          checkpoint=resolve_checkpoint(name))
 
 
 def views(name: str) -> test_set_views.TestSetViews:

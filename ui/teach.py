@@ -152,6 +152,21 @@ def training_for(c: Collection) -> PhotoTraining:
     return training
 
 
+def labelled_set(c: Collection) -> PhotoTraining | None:
+    """The photos to train on: a zip of labelled photos when one is uploaded (the expander, for
+    larger sets), else the collected classes; None, with what is missing, when not ready."""
+    with st.expander("A larger set? Upload a zip of labelled photos"):
+        st.markdown("One folder per class (`cats/…`, `dogs/…`), or the Conser-vision layout: `train_features.csv` "
+                    "(`id`, `filepath`, `site`), `train_labels.csv` (`id` and one 0/1 column per class) and the images.")
+        zip_upload = st.file_uploader("Labelled photos (zip)", type=["zip"], key="photos_train_zip")
+    if zip_upload is not None:
+        return ui.labelled_upload(zip_upload)
+    if problem := ready(c):
+        st.info(problem, icon=":material/photo_library:")
+        return None
+    return training_for(c)
+
+
 def try_it(training: PhotoTraining) -> None:
     """Test the trained head live: a new camera shot or upload, its answer and Grad-CAM."""
     st.subheader("Test it on a new picture")
