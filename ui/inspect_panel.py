@@ -172,7 +172,7 @@ def how_good(model_name: str, classes: list[str]) -> None:
     worst = report.most_confident_mistakes(16)
     st.plotly_chart(digit_gallery(pixels[worst], [f"{report.labels[i]} → {report.predictions[i]} "
                                                   f"({report.confidence[i]:.0%})" for i in worst],
-                                  "The 16 most confident mistakes (true → predicted, confidence)"),
+                                  "The 16 most confident mistakes<br><sup>true → predicted (confidence)</sup>"),
                     config=PLOT, width="stretch", key="inspect_mistakes")
 
 

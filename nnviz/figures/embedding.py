@@ -43,7 +43,7 @@ def embedding_scatter(points: np.ndarray, labels: np.ndarray, predictions: np.nd
                            ax=40, ay=-36, bgcolor="rgba(255,255,255,0.9)", bordercolor="black", borderwidth=1,
                            font=dict(size=13, color="black"))
     axis = "principal component" if method == "pca" else "t-SNE dimension"
-    fig.update_layout(title=f"Penultimate-layer features of {len(p):,} test images ({method.upper()})",
-                      height=560, margin=dict(l=50, r=10, t=50, b=40), legend=dict(title="true digit"),
+    fig.update_layout(title=f"Penultimate-layer features<br><sup>{len(p):,} test images, {method.upper()}</sup>",
+                      height=560, margin=dict(l=50, r=10, t=64, b=40), legend=dict(title="true digit"),
                       xaxis=dict(title=f"{axis} 1"), yaxis=dict(title=f"{axis} 2"), dragmode="lasso")
     return fig
