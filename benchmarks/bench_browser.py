@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from browser_drawing import clear_canvas, draw_strokes, prediction_text, open_draw_page, wait_for_prediction  # noqa: E402

@@ -110,7 +110,7 @@ class DigitLikeness:
 
         self.model, _ = load_checkpoint("digits-cnn")
         tensors = load_file(str(path))
-        self.means, self.precision = tensors["means"], tensors["precision"]
+        self.means, self.precision = tensors["means"].double(), tensors["precision"].double()
         with safe_open(str(path), "pt") as f:
             meta = f.metadata()
         self.threshold, self.hesitation = float(meta["threshold"]), float(meta["hesitation"])
