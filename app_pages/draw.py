@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nnviz.figures.probabilities import input_image, probability_bars
+from nnviz.figures.probability_html import input_image_html, probability_bars_html
 from nnviz.preprocess import BlankDrawing, render_strokes
 from ui.digit_canvas import digit_canvas
 from ui.drawing import clear_drawing, current_drawing, current_strokes, digit_likeness, store_drawing
@@ -57,9 +57,10 @@ def draw_and_answer():
         if doubt is not None:
             st.warning(doubt.message, icon=":material/help:")
         bars, image = st.columns([3, 2])
-        bars.plotly_chart(probability_bars(prediction.probabilities, classifier.classes, prediction.index),
-                          width="stretch", config={"displayModeBar": False})
-        image.plotly_chart(input_image(prediction.digit.image), width="stretch", config={"displayModeBar": False})
+        with bars:
+            st.html(probability_bars_html(prediction.probabilities, classifier.classes, prediction.index))
+        with image:
+            st.html(input_image_html(prediction.digit.image))
         st.caption("Right: your drawing after MNIST-style preprocessing — cropped, scaled so its longer side is "
                    "20 px, and centred by its centre of mass in a 28×28 field. This is all the network sees.")
 

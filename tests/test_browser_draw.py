@@ -26,13 +26,14 @@ def test_drawing_a_seven_shows_seven(page, app_url):
     text, _ = wait_for_prediction(page, is_digit)
     assert text == "7" and canvas_inked(page)
     page.get_by_text("This is all the network sees").wait_for()
-    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # probabilities and the 28×28 input
+    expect(page.get_by_role("img", name="Softmax probabilities")).to_have_count(1)
+    expect(page.get_by_alt_text("Network input, 28×28")).to_be_visible()
     expect(page.get_by_text(UNSURE)).to_have_count(0)  # a clear 7 gets no warning
     expect(page.get_by_text("The network is unsure")).to_have_count(0)
     clear_canvas(page)  # fails unless the canvas is empty again
     assert not canvas_inked(page) and prediction_text(page) == "—"
     expect(page.get_by_text("Draw a digit: the canvas is empty or almost empty.")).to_have_count(1)
-    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    expect(page.get_by_role("img", name="Softmax probabilities")).to_have_count(0)
     draw_strokes(page, box, ONE)  # the fresh canvas takes a new drawing, read without the 7
     assert wait_for_prediction(page, is_digit)[0] == "1"
 
@@ -69,8 +70,8 @@ def test_the_page_fits_the_screen_and_takes_a_finger(screen, app_url, tmp_path):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
     answer = page.locator('[data-testid="stMetric"]', has_text="Prediction").first.bounding_box()
     assert answer["x"] >= 0 and answer["x"] + answer["width"] <= width, answer
-    for chart in page.locator(".js-plotly-plot").all():
-        b = chart.bounding_box()
+    for shown in (page.get_by_role("img", name="Softmax probabilities"), page.get_by_alt_text("Network input")):
+        b = shown.bounding_box()
         assert b["x"] >= 0 and b["x"] + b["width"] <= width + 1, b
     shots = Path(os.environ.get("NNVIZ_SCREENSHOTS", tmp_path))  # to look at them
     page.screenshot(path=str(shots / f"draw-{name}.png"))
