@@ -42,6 +42,19 @@ def to_canvas(strokes, size: int = 280, margin: int = 50) -> list[list[tuple[flo
     return [[tuple(((np.asarray(p, float) - lo) * scale + offset).tolist()) for p in s] for s in strokes]
 
 
+def to_small_canvas(strokes, rng: np.random.Generator, size: int = 280, side: float = 90,
+                    margin: float = 15) -> list[list[tuple[float, float]]]:
+    """Like :func:`to_canvas` but small and off-centre, as students also draw: the longer side
+    ``side`` px (a third of the canvas), pushed into a random corner ``margin`` px from its edges."""
+    pts = np.concatenate([np.asarray(s, float) for s in strokes])
+    lo, hi = pts.min(0), pts.max(0)
+    scale = side / max(float((hi - lo).max()), 1.0)
+    extent = (hi - lo) * scale
+    corner = rng.integers(0, 2, 2)  # (x, y): 0 = left/top, 1 = right/bottom
+    offset = np.where(corner == 0, margin, size - margin - extent)
+    return [[tuple(((np.asarray(p, float) - lo) * scale + offset).tolist()) for p in s] for s in strokes]
+
+
 def render(canvas_strokes, size: int = 280, width: int = 18) -> np.ndarray:
     """Draw strokes white on black like the Draw page's canvas: ``(size, size, 4)`` uint8 RGBA
     (the page's own :func:`nnviz.preprocess.render_strokes`)."""
