@@ -6,7 +6,7 @@ import streamlit as st
 from nnviz.figures.attribution import attribution_overlay
 from nnviz.figures.layers import EXPLAIN, layer_figures
 from nnviz.figures.probabilities import input_image
-from nnviz.inspection import inspect, layer_table, most_active_units, penultimate_layer
+from nnviz.inspection import inspect, layer_table, penultimate_layer
 from ui import inspect_panel as panel
 from ui.resources import choose_digit_model, digit_classifier, use_one_thread_for_inference
 
@@ -22,16 +22,19 @@ model, classes = classifier.model, classifier.classes
 
 # 1. The input ----------------------------------------------------------------------------------
 st.header("1. The input")
+source = panel.choose_source()
+metrics = st.container()  # full width above the two columns: three numbers fit a tablet there
 left, right = st.columns([2, 3], gap="large")
 with left:
-    chosen = panel.choose_input(classifier, model_name)
+    chosen = panel.choose_input(classifier, model_name, source)
     x, picture, about, short = chosen.x, chosen.picture, chosen.about, chosen.short
-with right:
-    result = inspect(model, x, picture, with_attribution=False)
+result = inspect(model, x, picture, with_attribution=False)
+with metrics:
     c1, c2, c3 = st.columns(3)
     c1.metric("Input", short, help="A test image's index among the 10,000, or your drawing")
     c2.metric("Prediction", classes[result.predicted])
     c3.metric("Confidence", f"{result.probabilities[result.predicted]:.1%}")
+with right:
     st.plotly_chart(input_image(result.image, f"What the network receives: {about}"), config=PLOT,
                     width="stretch", key="inspect_input")
 
@@ -43,16 +46,8 @@ layer = panel.choose_layer(layer_table(model)).name
 # 3. One layer ----------------------------------------------------------------------------------
 st.header(f"3. Inside {layer}")
 module = dict(model.named_children())[layer]
-in_channel = units = None
-if getattr(module, "in_channels", 1) > 1:
-    pick = st.selectbox("Kernels to show", ["all input channels"] + [f"input channel {i}" for i in range(module.in_channels)],
-                        key="inspect_in_channel")
-    in_channel = None if pick.startswith("all") else int(pick.rsplit(" ", 1)[1])
-if getattr(module, "in_features", None) == result.image.size:  # reads the 28×28 image directly
-    count = st.select_slider("Weight images to show (most active units for this input first)",
-                             [16, 32, 64, 128, 256, module.out_features], value=32, key="inspect_unit_count")
-    units = most_active_units(result, layer, count)
-figs = layer_figures(model, result, layer, classes, in_channel=in_channel, units=units)
+options = panel.layer_options(module, result, layer)
+figs = layer_figures(model, result, layer, classes, **options)
 for kind, fig in figs.items():
     st.caption(EXPLAIN[kind])
     st.plotly_chart(fig, config=PLOT, width="stretch", key=f"inspect_{kind}")

@@ -9,7 +9,7 @@ from ui import train_panel
 st.title("Train a network")
 st.caption("Choose the data, the network and how it learns, press **Start**, and watch the loss fall and the "
            "answers change. The defaults are a quick recipe: a small CNN that reaches about 99 % on MNIST in "
-           "two epochs.")
+           "one epoch.")
 
 run = train_panel.current_run()
 train_panel.archive(run)

@@ -30,7 +30,8 @@ from nnviz import numpy_mlp  # noqa: E402
 from nnviz.data import load_tensors  # noqa: E402
 from nnviz.models import MLP  # noqa: E402
 from nnviz.numpy_runs import as_arrays  # noqa: E402
-from nnviz.training import BatchEnd, TrainConfig, fit  # noqa: E402
+from nnviz.events import BatchEnd  # noqa: E402
+from nnviz.training import TrainConfig, fit  # noqa: E402
 
 
 def last_batch_rate(events) -> float:

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 from nnviz.data import load_tensors  # noqa: E402
 from nnviz.numpy_mlp import NumpyTrainConfig, fit, init_mlp  # noqa: E402
 from nnviz.numpy_runs import as_arrays  # noqa: E402
-from nnviz.training import EpochEnd  # noqa: E402
+from nnviz.events import EpochEnd  # noqa: E402
 
 x, y = as_arrays(*load_tensors("mnist", train=True))
 train, validation = (x[:50000], y[:50000]), (x[50000:], y[50000:])

@@ -14,6 +14,7 @@ is reported as damaged and everything it wrote removed again.
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import stat
 import zipfile
@@ -24,6 +25,7 @@ MAX_TOTAL_BYTES = 2 * 1024**3  # uncompressed bytes, all members together: 2 GiB
 MAX_MEMBERS = 100_000  # files and folders
 MAX_RATIO = 200  # uncompressed / compressed bytes of one member; JPEGs barely compress (ratio ~1)
 CHUNK = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class ArchiveError(ValueError):
@@ -35,7 +37,8 @@ def _safe_name(name: str) -> PurePosixPath:
     posix = name.replace("\\", "/")
     path = PurePosixPath(posix)
     if path.is_absolute() or (len(posix) > 1 and posix[1] == ":") or ".." in path.parts:
-        raise ArchiveError(f"the zip holds a path that would escape its folder: {name!r}")
+        raise ArchiveError(f"this zip is not allowed: the file {name!r} would be unpacked outside its folder; "
+                           "zip your photo folder again")
     return path
 
 
@@ -57,27 +60,31 @@ def extract_zip(source: str | Path | bytes, dest: str | Path, max_total_bytes: i
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ArchiveError(f"this is not a readable zip file ({exc})") from exc
+        log.info("not a zip: %s", exc)
+        raise ArchiveError("this file is not a zip archive: put your photo folders in one zip file "
+                           "(right-click, then Compress or Send to → Compressed folder)") from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > max_members:
-            raise ArchiveError(f"the zip holds {len(infos):,} entries; the limit is {max_members:,}")
+            raise ArchiveError(f"this zip holds too many files: at most {max_members:,}; use fewer photos")
         declared = sum(i.file_size for i in infos)
         if declared > max_total_bytes:
-            raise ArchiveError(f"the zip would expand to {declared / 1e6:,.0f} MB; the limit is "
-                               f"{max_total_bytes / 1e6:,.0f} MB")
+            raise ArchiveError(f"this zip is too large once unpacked: at most {max_total_bytes / 1e6:,.0f} MB; "
+                               "use fewer or smaller photos")
         members = []
         for info in infos:
             path = _safe_name(info.filename)
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise ArchiveError(f"the zip holds a symbolic link, which is not allowed: {info.filename!r}")
+                raise ArchiveError(f"this zip is not allowed: {info.filename!r} is a link to another file, not a "
+                                   "photo; zip the photos themselves")
             if info.flag_bits & 0x1:
-                raise ArchiveError(f"the zip is password-protected ({info.filename!r})")
+                raise ArchiveError("this zip is locked with a password: zip the photos again without one")
             if info.is_dir() or "__MACOSX" in path.parts or path.name.startswith("._") or not path.parts:
                 continue
             if info.file_size > max_ratio * max(info.compress_size, 1) and info.file_size > CHUNK:
-                raise ArchiveError(f"{info.filename!r} is compressed {info.file_size / max(info.compress_size, 1):,.0f}:1,"
-                                   " which only a zip bomb does")
+                log.info("refused %s: compressed %.0f:1", info.filename, info.file_size / max(info.compress_size, 1))
+                raise ArchiveError(f"this zip is not allowed: {info.filename!r} would unpack to far more than it "
+                                   f"takes in the zip (at most {max_ratio:,.0f} times); photos never do that")
             members.append((info, path))
         files, target = [], None
         root = dest.resolve()
@@ -85,7 +92,8 @@ def extract_zip(source: str | Path | bytes, dest: str | Path, max_total_bytes: i
             for info, path in members:
                 target = root.joinpath(*path.parts)
                 if root not in target.resolve().parents:  # belt and braces after _safe_name
-                    raise ArchiveError(f"the zip holds a path that would escape its folder: {info.filename!r}")
+                    raise ArchiveError(f"this zip is not allowed: the file {info.filename!r} would be unpacked "
+                                       "outside its folder; zip your photo folder again")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 # zipfile reads at most info.file_size bytes (declared, checked above), then the CRC.
                 with archive.open(info) as src, open(target, "wb") as out:
@@ -96,7 +104,8 @@ def extract_zip(source: str | Path | bytes, dest: str | Path, max_total_bytes: i
             _remove(files + ([target] if target else []), root)  # the file being written too
             if isinstance(exc, ArchiveError):
                 raise
-            raise ArchiveError(f"the zip is damaged ({exc})") from exc
+            log.info("damaged zip: %s", exc)
+            raise ArchiveError("this zip is damaged or incomplete: make it again, or upload it again") from exc
     return files
 
 

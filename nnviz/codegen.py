@@ -15,6 +15,7 @@ from string import Template
 
 from nnviz import data
 from nnviz.augment import augment_batch  # copied into the script, so that it is the same code
+from nnviz.models import bf16_supported  # likewise
 from nnviz.training import MIN_ONECYCLE_STEPS, TrainConfig
 
 _HEADER = Template('''\
@@ -45,6 +46,9 @@ $load
 $augment_code
 
 
+$bf16_code
+
+
 def train(model, device, images, labels, optimizer, scheduler, epoch, generator, args):
     model.train()
     order = torch.randperm(len(images), generator=generator)
@@ -55,9 +59,10 @@ def train(model, device, images, labels, optimizer, scheduler, epoch, generator,
         x, y = images[idx], labels[idx]
         if AUGMENT:
             x = augment_batch(x, generator, BACKGROUND)
-        x, y = x.to(device), y.to(device)
+        x, y = x.to(device).contiguous(memory_format=MEMORY_FORMAT), y.to(device)
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=BF16 and bf16_supported(device)):
+            loss = F.cross_entropy(model(x), y)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
@@ -97,7 +102,7 @@ def main():
         keep = torch.randperm(len(images), generator=generator)[:args.train_size]
         images, labels = images[keep], labels[keep]
     torch.manual_seed(args.seed)  # the starting weights
-    model = make_net().to(device)
+    model = make_net().to(device, memory_format=MEMORY_FORMAT)
 $optimizer
     steps = math.ceil(len(images) / args.batch_size) * args.epochs
     scheduler = $scheduler
@@ -119,10 +124,13 @@ def _layers(architecture: dict) -> list[tuple[str, str]]:
     if a["kind"] == "cnn":
         c1, c2 = a["channels"]
         k, pad, side = a["kernel_size"], a["kernel_size"] // 2, a["image_size"] // 4
-        layers = [("conv1", f"nn.Conv2d({a['in_channels']}, {c1}, {k}, padding={pad})"), ("relu1", "nn.ReLU()"),
-                  ("pool1", "nn.MaxPool2d(2)"), ("conv2", f"nn.Conv2d({c1}, {c2}, {k}, padding={pad})"),
-                  ("relu2", "nn.ReLU()"), ("pool2", "nn.MaxPool2d(2)"), ("flatten", "nn.Flatten()"),
-                  ("fc1", f"nn.Linear({c2} * {side} * {side}, {a['hidden']})"), ("relu3", "nn.ReLU()")]
+        bn, layers = bool(a.get("batch_norm")), []
+        for i, (c_in, c_out) in enumerate(((a["in_channels"], c1), (c1, c2)), start=1):
+            layers.append((f"conv{i}", f"nn.Conv2d({c_in}, {c_out}, {k}, padding={pad}{', bias=False' if bn else ''})"))
+            layers += [(f"bn{i}", f"nn.BatchNorm2d({c_out})")] if bn else []
+            layers += [(f"relu{i}", "nn.ReLU()"), (f"pool{i}", "nn.MaxPool2d(2)")]
+        layers += [("flatten", "nn.Flatten()"), ("fc1", f"nn.Linear({c2} * {side} * {side}, {a['hidden']})"),
+                   ("relu3", "nn.ReLU()")]
         if a.get("dropout"):
             layers.append(("dropout", f"nn.Dropout({a['dropout']})"))
         return layers + [("fc2", f"nn.Linear({a['hidden']}, {a['num_classes']})")]
@@ -188,10 +196,14 @@ def standalone_script(architecture: dict, dataset: str, config: TrainConfig, lab
     text = _HEADER.substitute(title=f"a {architecture['kind'].upper()} on {info.title}", label=label or dataset,
                               filename=filename)
     text = text.replace("import time\n", "import time\nfrom collections import OrderedDict\n")
+    layout = "torch.channels_last" if config.channels_last else "torch.contiguous_format"
     text += (f"AUGMENT = {bool(config.augment)}  # random small turns, shifts and scalings of the training images\n"
+             f"MEMORY_FORMAT = {layout}  # channels-last (NHWC) runs CPU convolutions faster\n"
+             f"BF16 = {bool(config.mixed_precision)}  # compute the forward pass in bfloat16 where the device does so natively\n"
              f"BACKGROUND = {background!r}  # a blank pixel, normalised (the augmentation fills borders with it)\n\n\n")
     text += net
-    text += _BODY.substitute(augment_code=inspect.getsource(augment_batch).rstrip(), channels=info.image_shape[0], side=info.image_shape[1], load=_load_code(dataset),
+    text += _BODY.substitute(augment_code=inspect.getsource(augment_batch).rstrip(),
+                             bf16_code=inspect.getsource(bf16_supported).rstrip(), channels=info.image_shape[0], side=info.image_shape[1], load=_load_code(dataset),
                              epochs=config.epochs, batch_size=config.batch_size,
                              learning_rate=repr(config.learning_rate), seed=config.seed,
                              train_size=config.train_size, optimizer=f"    optimizer = {optimizer}",

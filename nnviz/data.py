@@ -175,12 +175,11 @@ def raw_pixels(images: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def _cifar10_sources(root: Path) -> list[Path]:
-    """Folders that may hold the CIFAR-10 JPEG tarballs: the data root's ``cifar10/``,
-    ``$NNVIZ_CIFAR10_DIR``, and the shared read-only data folder next to the project."""
+    """Folders that may hold the CIFAR-10 JPEG tarballs: the data root's ``cifar10/`` and
+    ``$NNVIZ_CIFAR10_DIR`` (e.g. a development data folder)."""
     folders = [root / "cifar10"]
     if os.environ.get("NNVIZ_CIFAR10_DIR"):
         folders.append(Path(os.environ["NNVIZ_CIFAR10_DIR"]).expanduser())
-    folders.append(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cifar10")
     return folders
 
 

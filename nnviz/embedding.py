@@ -68,9 +68,14 @@ class Embedding:
     features: np.ndarray
     explained_variance: np.ndarray | None = None
     _pca: object | None = None
+    _projection: tuple[np.ndarray, np.ndarray] | None = None  # PCA's (mean (D,), components (2, D)), stored
 
     def place(self, features: np.ndarray) -> np.ndarray:
         """2-D positions ``(M, 2)`` for new features ``(M, D)`` on this map (see module docs)."""
+        if self._projection is not None:
+            mean, components = self._projection
+            f = np.asarray(features, np.float32).reshape(-1, mean.size)
+            return ((f - mean) @ components.T).astype(np.float32)
         f = np.asarray(features, np.float32).reshape(-1, self.features.shape[1])
         if self._pca is not None:
             return self._pca.transform(f).astype(np.float32)

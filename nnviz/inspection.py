@@ -26,6 +26,7 @@ KINDS = {  # torch class → the word a student meets in a textbook
     nn.Conv2d: "convolution", nn.Linear: "fully connected", nn.MaxPool2d: "max pooling",
     nn.AvgPool2d: "average pooling", nn.ReLU: "activation (ReLU)", nn.Sigmoid: "activation (sigmoid)",
     nn.Tanh: "activation (tanh)", nn.Flatten: "flatten", nn.Dropout: "dropout (off at inference)",
+    nn.BatchNorm2d: "batch normalisation",
 }
 
 
@@ -131,9 +132,11 @@ def grad_cam_layer(model: nn.Module) -> str | None:
         return None
     children = _children(model)
     names = [n for n, _ in children]
-    following = children[names.index(conv) + 1][1] if names.index(conv) + 1 < len(children) else None
-    if isinstance(following, (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU)):
-        return names[names.index(conv) + 1]
+    after = names.index(conv) + 1
+    while after < len(children) and isinstance(children[after][1], nn.BatchNorm2d):
+        after += 1  # a batch normalisation between the convolution and its ReLU
+    if after < len(children) and isinstance(children[after][1], (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU)):
+        return names[after]
     return conv
 
 

@@ -65,6 +65,10 @@ class CNN(nn.Sequential):
         image_size: input side in pixels; must be divisible by 4.
         num_classes: number of logits.
         dropout: dropout probability before the last layer.
+        batch_norm: batch normalisation (Ioffe & Szegedy 2015) after each convolution (``bn1``,
+            ``bn2``, before the ReLU; the convolutions then have no bias, which the normalisation
+            would cancel): each feature map is rescaled to mean 0 and variance 1 over the batch,
+            which lets a higher learning rate train in fewer steps.
 
     Input ``(N, in_channels, image_size, image_size)`` float32; output logits ``(N, num_classes)``.
 
@@ -73,7 +77,7 @@ class CNN(nn.Sequential):
     """
 
     def __init__(self, channels=(32, 64), hidden=128, kernel_size=5, in_channels=1, image_size=28,
-                 num_classes=10, dropout=0.0):
+                 num_classes=10, dropout=0.0, batch_norm=False):
         c1, c2 = (int(c) for c in channels)
         if min(c1, c2, int(hidden)) <= 0:
             raise ValueError(f"channels and hidden width must be positive, got {channels}, {hidden}")
@@ -83,17 +87,16 @@ class CNN(nn.Sequential):
             raise ValueError(f"image_size must be divisible by 4 (two 2×2 poolings), got {image_size}")
         pad = kernel_size // 2
         side = image_size // 4
-        layers: OrderedDict[str, nn.Module] = OrderedDict(
-            conv1=nn.Conv2d(in_channels, c1, kernel_size, padding=pad),
-            relu1=nn.ReLU(),
-            pool1=nn.MaxPool2d(2),
-            conv2=nn.Conv2d(c1, c2, kernel_size, padding=pad),
-            relu2=nn.ReLU(),
-            pool2=nn.MaxPool2d(2),
-            flatten=nn.Flatten(),
-            fc1=nn.Linear(c2 * side * side, int(hidden)),
-            relu3=nn.ReLU(),
-        )
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        for i, (c_in, c_out) in enumerate(((in_channels, c1), (c1, c2)), start=1):
+            layers[f"conv{i}"] = nn.Conv2d(c_in, c_out, kernel_size, padding=pad, bias=not batch_norm)
+            if batch_norm:
+                layers[f"bn{i}"] = nn.BatchNorm2d(c_out)
+            layers[f"relu{i}"] = nn.ReLU()
+            layers[f"pool{i}"] = nn.MaxPool2d(2)
+        layers["flatten"] = nn.Flatten()
+        layers["fc1"] = nn.Linear(c2 * side * side, int(hidden))
+        layers["relu3"] = nn.ReLU()
         if dropout:
             layers["dropout"] = nn.Dropout(dropout)
         layers["fc2"] = nn.Linear(int(hidden), num_classes)
@@ -116,7 +119,8 @@ def default_architecture(kind: str) -> dict:
 
 
 def architecture_for(kind: str, dataset: str, *, hidden=(128,), activation: str = "relu", channels=(16, 32),
-                     cnn_hidden: int = 128, kernel_size: int = 5, dropout: float = 0.0) -> dict:
+                     cnn_hidden: int = 128, kernel_size: int = 5, dropout: float = 0.0,
+                     batch_norm: bool = False) -> dict:
     """An architecture dict (see :func:`nnviz.models.build_model`) sized for ``dataset``'s images.
 
     ``kind`` ``"mlp"`` uses ``hidden`` widths and ``activation``; ``"cnn"`` uses ``channels``,
@@ -131,6 +135,8 @@ def architecture_for(kind: str, dataset: str, *, hidden=(128,), activation: str 
     elif kind == "cnn":
         body = {"kind": "cnn", "channels": [int(x) for x in channels], "hidden": int(cnn_hidden),
                 "kernel_size": int(kernel_size), "dropout": dropout}
+        if batch_norm:
+            body["batch_norm"] = True
     else:
         raise ValueError(f"unknown model kind {kind!r}; choose 'mlp' or 'cnn'")
     return sized_for(body, dataset)
@@ -200,3 +206,17 @@ def available_devices() -> list[str]:
         devices.append("mps")
     devices.append("cpu")
     return devices
+
+
+def bf16_supported(device: torch.device | str) -> bool:
+    """Whether ``device`` computes in bfloat16 natively (so mixed precision is faster, not slower):
+    a CUDA GPU that supports it, or a CPU with AVX-512 BF16 or AMX as oneDNN reports it."""
+    device = torch.device(device)
+    try:
+        if device.type == "cuda":
+            return torch.cuda.is_bf16_supported()
+        if device.type == "cpu":
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        pass
+    return False

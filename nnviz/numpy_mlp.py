@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nnviz.divergence import Diverged, divergence_message
-from nnviz.training import BatchEnd, EpochEnd
+from nnviz.events import BatchEnd, EpochEnd
 
 # ---------------------------------------------------------------------------------------------
 # Activation functions σ and their derivatives σ'. Arrays of any shape, elementwise.

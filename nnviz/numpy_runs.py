@@ -20,7 +20,8 @@ import torch
 from nnviz import data
 from nnviz.models import MLP, build_model
 from nnviz.numpy_mlp import ACTIVATIONS, NumpyMLP, NumpyTrainConfig, fit, from_state_dict, init_mlp, state_dict
-from nnviz.training import BatchEnd, EpochEnd, follow, make_card
+from nnviz.events import BatchEnd, EpochEnd
+from nnviz.training import follow, make_card
 
 # The recipe of the shipped trained/digits-numpy: 3Blue1Brown's 784 → 16 → 16 → 10, trained by
 # plain mini-batch SGD. Chosen on a held-out validation set — trained on the first 50,000 training

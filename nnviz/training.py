@@ -20,7 +20,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +30,8 @@ from nnviz import data
 from nnviz.augment import augment_batch
 from nnviz.divergence import (BLOWUP_BATCHES, BLOWUP_FACTOR, DEAD_FRACTION, Diverged, dead_relu_fraction,
                               divergence_message, stuck_message)
-from nnviz.models import build_model, count_parameters, pick_device
+from nnviz.events import BatchEnd, EpochEnd, TrainResult
+from nnviz.models import bf16_supported, build_model, count_parameters, pick_device
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("onecycle", "constant")
@@ -54,6 +55,11 @@ class TrainConfig:
         seed: seeds the weights' initialisation, the shuffling and the augmentation.
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` or None for the best one present.
         num_threads: CPU threads for torch (None: one per core, which is fastest for these sizes).
+        channels_last: keep images and convolution weights in channels-last (NHWC) memory
+            format, which PyTorch's CPU convolutions run 1.3–1.5× faster here (no effect on an MLP).
+        mixed_precision: compute the forward pass in bfloat16 where the device does so natively
+            (:func:`bf16_supported`: recent NVIDIA GPUs, CPUs with AVX-512 BF16 or AMX), about
+            1.4× faster here; elsewhere it is ignored. Weights, gradients and evaluation stay float32.
     """
 
     epochs: int = 2
@@ -67,6 +73,8 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     num_threads: int | None = None
+    channels_last: bool = False
+    mixed_precision: bool = False
 
     def validate(self) -> None:
         """Raises ValueError naming the first setting that is out of range."""
@@ -90,41 +98,6 @@ class TrainConfig:
         """Batches per epoch on a training set of ``n_images`` (after ``train_size`` is applied)."""
         n = min(n_images, self.train_size) if self.train_size else n_images
         return max(1, math.ceil(n / self.batch_size))
-
-
-@dataclass
-class BatchEnd:
-    """After one optimisation step. ``loss`` is the batch's mean cross-entropy (nats)."""
-
-    epoch: int  # 1-based
-    step: int  # 1-based, counted over the whole run
-    total_steps: int
-    loss: float
-    learning_rate: float
-    samples_seen: int
-    samples_per_s: float
-    elapsed_s: float
-
-
-@dataclass
-class EpochEnd:
-    """After one epoch: mean training loss/accuracy over the epoch and the test-set figures."""
-
-    epoch: int
-    train_loss: float
-    train_accuracy: float  # fraction in [0, 1]
-    test_loss: float
-    test_accuracy: float
-    elapsed_s: float
-
-
-@dataclass
-class TrainResult:
-    """What a finished (or stopped) run leaves: the epochs done and the last metrics."""
-
-    epochs: list[EpochEnd] = field(default_factory=list)
-    elapsed_s: float = 0.0
-    stopped_early: bool = False
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -210,7 +183,9 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
         x_train, y_train = x_train[keep], y_train[keep]
     n = len(x_train)
     total_steps = config.steps_per_epoch(n) * config.epochs
-    model.to(device)
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model.to(device, memory_format=memory_format)
+    bf16 = config.mixed_precision and bf16_supported(device)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, total_steps)
     start, step, seen, blown = time.perf_counter(), 0, 0, 0
@@ -224,9 +199,12 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
             if config.augment:
                 x = augment_batch(x, generator, background)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            if x.dim() == 4:
+                x = x.contiguous(memory_format=memory_format)
             optimizer.zero_grad(set_to_none=True)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)  # autocast computes it in float32
             loss_value = loss.item()
             blown = blown + 1 if loss_value > BLOWUP_FACTOR * math.log(logits.shape[1]) else 0
             if not math.isfinite(loss_value) or blown >= BLOWUP_BATCHES:
@@ -302,13 +280,16 @@ SHIPPED_RECIPES = {
 }
 
 # The quick recipe of the Train page (and ``python -m nnviz train --model cnn --recipe quick``): a
-# smaller LeNet-shaped CNN, AdamW with a one-cycle schedule over 2 epochs, no augmentation and no
-# regularisation (two epochs are too few to overfit). It reaches 99.0–99.2 % MNIST test accuracy;
-# see benchmarks/bench_training.py for its time on this machine.
+# smaller LeNet-shaped CNN with batch normalisation, AdamW with a one-cycle schedule over one epoch
+# of batches of 64, no augmentation or regularisation (one epoch is too few to overfit), images and
+# kernels in channels-last memory and bfloat16 where the hardware has it. Chosen on 5,000 training
+# images held out from training (never the test set): 98.8 % there with two seeds, against 98.3 % for the
+# previous 2-epoch recipe after one epoch; 99.1 % on the MNIST test set. Its time against the
+# stock pytorch/examples recipe: benchmarks/bench_speed.py.
 QUICK_CNN = {"kind": "cnn", "channels": [16, 32], "hidden": 128, "kernel_size": 5, "in_channels": 1,
-             "image_size": 28, "num_classes": 10, "dropout": 0.0}
-QUICK_CONFIG = TrainConfig(epochs=2, batch_size=128, learning_rate=3e-3, optimizer="adam", schedule="onecycle",
-                           weight_decay=0.0, augment=False)
+             "image_size": 28, "num_classes": 10, "dropout": 0.0, "batch_norm": True}
+QUICK_CONFIG = TrainConfig(epochs=1, batch_size=64, learning_rate=1e-2, optimizer="adam", schedule="onecycle",
+                           weight_decay=0.0, augment=False, channels_last=True, mixed_precision=True)
 
 
 def new_model(architecture: dict, seed: int) -> nn.Module:

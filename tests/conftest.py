@@ -180,6 +180,12 @@ def page(chromium):
 # ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# The product never looks there; tests point it at the development data through its variables
+# (inherited by the app servers the tests start). A test of a clean clone removes them.
+if (SHARED_DATA / "animals").is_dir():
+    os.environ.setdefault("NNVIZ_EXAMPLE_PHOTOS", str(SHARED_DATA / "animals"))
+if (SHARED_DATA / "cifar10").is_dir():
+    os.environ.setdefault("NNVIZ_CIFAR10_DIR", str(SHARED_DATA / "cifar10"))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from PIL import Image
 
 from nnviz.checkpoints import load_checkpoint
 from nnviz.cli import main
+from nnviz.images import NOT_A_PICTURE, NOT_READABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,8 +59,8 @@ def test_bad_files_get_an_error_and_the_others_an_answer(digit_files, tmp_path, 
     assert status == 1
     assert [a["path"] for a in answers] == [str(corrupt), good, str(tmp_path / "missing.png"), str(blank)]
     assert [("error" in a) for a in answers] == [True, False, True, True]
-    assert answers[0]["error"] == f"{corrupt}: this is not an image file PIL can read"
-    assert answers[2]["error"] == f"{tmp_path / 'missing.png'}: cannot read the file (No such file or directory)"
+    assert answers[0]["error"] == f"{corrupt}: {NOT_A_PICTURE}"
+    assert answers[2]["error"] == f"{tmp_path / 'missing.png'}: {NOT_READABLE}"
     assert answers[3]["error"] == "Draw a digit: the canvas is empty or almost empty."
     assert answers[1]["label"] == digit_files[0][1]
 

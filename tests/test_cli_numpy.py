@@ -36,7 +36,7 @@ def test_options_that_do_not_apply_are_refused(tmp_path, capsys):
 def test_train_numpy_model_trains_the_given_network_and_stops_when_asked():
     from nnviz.numpy_mlp import NumpyTrainConfig, predict_proba
     from nnviz.numpy_runs import new_numpy_mlp, train_numpy_model
-    from nnviz.training import BatchEnd
+    from nnviz.events import BatchEnd
     seen = []
     mlp = new_numpy_mlp((8,), "relu", "mnist", seed=0)
     before = mlp.weights[0].copy()

@@ -103,10 +103,14 @@ def test_opening_layers(inspect_page):
     at = inspect_page
     at.radio(key="inspect_model").set_value("digits-cnn").run()
     at.segmented_control(key="inspect_source").set_value("A test image").run()
-    for layer, titles in [("conv2", ["conv2: 64 feature maps of 14×14", "conv2: 64×32 kernels",
+    for layer, titles in [("conv2", ["conv2: the 16 most active of 64 feature maps<br><sup>14×14 each",
+                                     "conv2: the 32 strongest of 2,048 kernels",
                                      "conv2: distribution of its parameters"]),
-                          ("pool2", ["pool2: 64 feature maps of 7×7"]),
-                          ("fc1", ["fc1: 128 units", "fc1: distribution"]),
+                          ("pool2", ["pool2: the 16 most active of 64 feature maps<br><sup>7×7 each"]),
+                          ("flatten", ["flatten: pool2's 64 maps of 7×7 in one row of 3,136 values"]),
+                          ("fc1", ["fc1: 128 units (neurons)", "fc1: distribution"]),
+                          ("relu3", ["relu3: fc1's 128 units after ReLU"]),
+                          ("dropout", ["dropout: fc1's 128 units passed through unchanged"]),
                           ("fc2", ["logits (the last layer", "fc2: distribution"])]:
         at.radio(key="inspect_layer").set_value(layer).run()
         assert not at.exception, at.exception
@@ -115,7 +119,12 @@ def test_opening_layers(inspect_page):
         for title in titles:
             assert title in shown_titles, title
     at.radio(key="inspect_layer").set_value("conv2").run()
-    at.selectbox(key="inspect_in_channel").set_value("input channel 5").run()
+    at.selectbox(key="inspect_kernel_choice").set_value("all 2,048").run()
+    at.segmented_control(key="inspect_map_choice").set_value("all 64").run()
+    assert not at.exception, at.exception
+    assert "conv2: 64×32 kernels" in " | ".join(chart_titles(at))
+    assert "conv2: 64 feature maps of 14×14" in " | ".join(chart_titles(at))
+    at.selectbox(key="inspect_kernel_choice").set_value("input channel 5 (64)").run()
     assert not at.exception, at.exception
     assert "conv2: 64 kernels of 5×5, input channel 5 of 32" in chart_titles(at)
     assert "conv2: 64×32 kernels" not in " | ".join(chart_titles(at))
@@ -148,6 +157,20 @@ def test_browser_shows_a_feature_map_grid(page, app_url, cnn, mnist_test):
     images_word = "image" if fives_as_threes == 1 else "images"
     page.get_by_text(f"{fives_as_threes} {images_word} of a 5 answered 3:").wait_for(timeout=60_000)
     assert not page.locator('[data-testid="stException"]').count()
+
+
+def test_mlp_opens_on_its_input_pixels_not_on_units(inspect_page):
+    """The MLP's first layer, flatten, holds the input's pixels: its view says so, never "units"."""
+    at = inspect_page
+    at.radio(key="inspect_model").set_value("digits-mlp").run()
+    at.segmented_control(key="inspect_source").set_value("A test image").run()
+    at.radio(key="inspect_layer").set_value("flatten").run()
+    assert not at.exception, at.exception
+    titles = " | ".join(chart_titles(at))
+    assert "flatten: the input's 784 pixels in one row" in titles and "(pixels, not neurons)" in titles
+    assert "units" not in titles
+    captions = " ".join(c.value for c in at.caption)
+    assert "Flatten has no weights and no neurons" in captions and "Each bar is one unit" not in captions
 
 
 def test_mlp_first_layer_shows_what_its_units_look_for(inspect_page):

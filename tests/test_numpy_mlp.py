@@ -11,7 +11,7 @@ from nnviz.models import MLP
 from nnviz.numpy_mlp import (NumpyTrainConfig, backprop, cross_entropy, evaluate, fit, forward,
                              gradient_descent_step, init_mlp, softmax, state_dict)
 from nnviz.numpy_runs import as_arrays, from_torch, to_torch
-from nnviz.training import BatchEnd, EpochEnd
+from nnviz.events import BatchEnd, EpochEnd
 
 
 def torch_twin(mlp) -> MLP:

@@ -123,7 +123,7 @@ def test_cli_predict_animals_json_answers_each_file_and_reports_bad_ones(tmp_pat
     assert out.returncode == 1, out.stderr  # one file failed; the others were still answered
     answers = json.loads(out.stdout)
     assert [a.get("label") for a in answers] == ["dog", None, "cat"]
-    assert "not an image" in answers[1]["error"]
+    assert answers[1]["error"] == f"{bad}: this file is not a picture: use a JPEG or PNG photo"
     for a in (answers[0], answers[2]):
         assert set(a["probabilities"]) == set(ag.GROUPS)
         assert abs(sum(a["probabilities"].values()) - 1) < 1e-6

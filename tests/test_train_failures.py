@@ -20,7 +20,8 @@ from nnviz.jobs.live_run import RunRecord, TrainJob, overlay_labels, verdict
 from nnviz.jobs.metrics import DIVERGED, FINISHED
 from nnviz.jobs.worker import TrainingWorker
 from nnviz.models import architecture_for
-from nnviz.training import QUICK_CNN, QUICK_CONFIG, EpochEnd, TrainConfig, new_model, train_model
+from nnviz.events import EpochEnd
+from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig, new_model, train_model
 
 SMALL = dict(batch_size=64, train_size=1000, epochs=1, device="cpu", num_threads=1)
 
@@ -57,7 +58,8 @@ def test_a_finished_run_at_chance_is_a_warning_with_a_selectable_rate():
 def test_a_run_stuck_at_chance_with_dead_relus_is_named():
     """Adam at 0.3 kills most ReLU units of an MLP in the first updates: the run stops, saying so."""
     arch = architecture_for("mlp", "mnist", hidden=[256, 256])
-    config = TrainConfig(**{**QUICK_CONFIG.to_dict(), "train_size": 5000, "learning_rate": 0.3, "num_threads": 1})
+    config = TrainConfig(**{**QUICK_CONFIG.to_dict(), "train_size": 5000, "learning_rate": 0.3, "num_threads": 1,
+                            "epochs": 2, "batch_size": 128, "mixed_precision": False})  # the same on any CPU
     model = new_model(arch, config.seed)
     with pytest.raises(Diverged, match=r"stuck at chance .* of its ReLU units output 0 for every test image") as err:
         train_model(model, arch, "mnist", config)
@@ -104,7 +106,8 @@ def test_overlay_labels_are_unique_and_name_the_differing_setting():
     labels = overlay_labels(runs)
     assert labels == ["#1 · lr 0.001", "#2 · lr 0.01", "#3 · lr 0.01"]
     assert overlay_labels([record(4, 1e-3), record(5, 1e-3)]) == ["#4 · same settings", "#5 · same settings"]
-    assert overlay_labels([record(6, 1e-3), record(7, 1e-3, batch_size=32)]) == ["#6 · batch 128", "#7 · batch 32"]
+    assert overlay_labels([record(6, 1e-3, batch_size=128), record(7, 1e-3, batch_size=32)]) == ["#6 · batch 128",
+                                                                                                "#7 · batch 32"]
 
 
 def test_failed_or_empty_runs_never_break_the_comparison_axes():

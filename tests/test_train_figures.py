@@ -7,7 +7,8 @@ import numpy as np
 from nnviz.figures.training_curves import (MAX_POINTS, batch_loss_figure, comparison_figure, epoch_figure,
                                            prediction_grid_html)
 from nnviz.jobs.live_run import RunRecord, chance_hint, describe_run
-from nnviz.training import EpochEnd, TrainConfig
+from nnviz.events import EpochEnd
+from nnviz.training import TrainConfig
 
 
 def epochs(n):
@@ -37,7 +38,10 @@ def test_epoch_figure_train_and_test_with_elapsed_seconds():
     assert fig.layout.xaxis.range == (0, 5.2) and fig.layout.xaxis2.range == (0, 5.2)  # the 5 planned epochs
     empty = epoch_figure([], total_epochs=2)
     assert [a.text for a in empty.layout.annotations] == ["Loss per epoch", "Accuracy per epoch",
-                                                          "the first points appear when epoch 1 ends"]
+                                                          "the first points appear<br>when epoch 1 ends"]
+    note = empty.layout.annotations[2]  # inside the loss panel, not spilling into the accuracy panel
+    assert (note.xref, note.yref, note.x) == ("x domain", "y domain", 0.5)
+    assert empty.layout.yaxis2.range[1] > 1.0  # the "100.0%" tick label clear of the panel's title
     assert empty.layout.xaxis.range == (0, 2.2)
 
 
@@ -73,3 +77,27 @@ def test_comparison_overlays_runs_and_chance_hint():
                                                "classes. It has not learned yet: try more epochs or a larger "
                                                "learning rate, e.g. 0.001.")
     assert chance_hint(epochs(1), 10, 0.1) is None
+
+
+def test_a_run_that_ended_early_is_shown_whole():
+    """Six batches of a 938-batch epoch that blew up: the x axis ends after them, not at epoch 1."""
+    blown = [2.3, 5.0, 40.0, 533.0, 2e3, 1e4]
+    fig = batch_loss_figure(range(1, 7), blown, blown, 938, 1, zoom_to_data=True)
+    assert fig.layout.xaxis.range == (0, 6 / 938 * 1.05)
+    assert batch_loss_figure(range(1, 7), blown, blown, 938, 1).layout.xaxis.range == (0, 1)
+
+
+def test_the_smoothed_loss_of_a_few_batches_per_epoch_follows_its_batches():
+    """A head on 40 photos trains 2 batches per epoch: its moving average spans about one epoch,
+    so the smoothed curve stays among the batch losses instead of lagging far above them."""
+    from nnviz.jobs.metrics import SMOOTHING, LiveMetrics, smoothing_for
+    from nnviz.events import BatchEnd
+
+    assert smoothing_for(938) == SMOOTHING and smoothing_for(2) == 0.5 and smoothing_for(1) == 0.0
+    losses = [2.0 * 0.8 ** i for i in range(60)]  # falling steadily, 2 batches per epoch for 30 epochs
+    slow, fitting = LiveMetrics(), LiveMetrics(smoothing_for(2))
+    for i, loss in enumerate(losses, start=1):
+        for metrics in (slow, fitting):
+            metrics.record(BatchEnd(1 + (i - 1) // 2, i, 60, loss, 1e-3, i * 20, 100.0, i / 10))
+    assert slow.snapshot().smoothed[-1] > 20 * losses[-1]  # the old factor: an average of many epochs ago
+    assert fitting.snapshot().smoothed[-1] < 1.5 * losses[-1]

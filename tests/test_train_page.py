@@ -58,9 +58,9 @@ def train_page(tmp_path, monkeypatch, open_page):
 def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at = train_page
     assert at.button(key="train_start").label == "Start training"
-    # Before any run the charts span the quick recipe's 2 epochs and say what will appear.
-    assert loss_figure(at)["layout"]["xaxis"]["range"] == [0, 2]
-    assert epoch_figure(at)["layout"]["xaxis"]["range"] == [0, 2.2]
+    # Before any run the charts span the quick recipe's 1 epoch and say what will appear.
+    assert loss_figure(at)["layout"]["xaxis"]["range"] == [0, 1]
+    assert epoch_figure(at)["layout"]["xaxis"]["range"] == [0, 1.2]
     assert loss_points(at) == 0
     at.segmented_control(key="train_kind").set_value("mlp")
     at.run()
@@ -77,7 +77,7 @@ def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at.run()
     assert not at.exception, at.exception
     assert at.button(key="train_start").disabled  # one run at a time per session
-    label = "MLP 64 relu · Adam lr 0.003 · batch 128 · mnist"  # the settings chosen above
+    label = "MLP 64 relu · Adam lr 0.01 · batch 64 · mnist"  # the settings chosen above
     assert f"**Run #1** — {label}" in [m.value for m in at.markdown]
     worker = at.session_state["train_live"].worker
     assert worker.job.architecture["hidden"] == [64] and worker.job.config.schedule == "constant"
@@ -91,7 +91,7 @@ def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at.run()
     assert loss_points(at) > first, "the loss chart did not gain points"
     [progress] = at.get("progress")
-    assert re.match(r"Epoch \d+ of 30 · batch [\d,]+ of 14,070 · ", progress.proto.text), progress.proto.text
+    assert re.match(r"Epoch \d+ of 30 · batch [\d,]+ of 28,140 · ", progress.proto.text), progress.proto.text
 
     at.button(key="train_stop").click()
     at.run()
@@ -134,6 +134,43 @@ def test_apptest_divergence_is_explained(train_page):
     assert re.fullmatch(r"Training stopped: the loss became (NaN|infinite) at step \d+ \(epoch 1\)\. The weights grew "
                         r"out of control, which almost always means the learning rate \(100\) is too high for this "
                         r"model and optimizer\. Try a smaller learning rate, e\.g\. 10\.", error), error
+
+
+def test_apptest_replay_loads_a_runs_settings_and_labels_the_comparison(train_page):
+    """Replay run #1 with one change: its settings come back into the widgets (same seed, so the same
+    starting weights and order of images), and the overlay names the runs by number and the change."""
+    at = train_page
+    at.segmented_control(key="train_kind").set_value("mlp")
+    at.run()
+    at.select_slider(key="train_width").set_value(32)
+    at.select_slider(key="train_lr").set_value(0.001)
+    at.select_slider(key="train_n_mnist").set_value(1000)
+    at.number_input(key="train_seed").set_value(7)
+    at.button(key="train_start").click()
+    at.run()
+    first = at.session_state["train_live"]
+    assert first.worker.join(60)
+    at.run()
+    # Back to the defaults by hand, then load run #1's settings.
+    at.select_slider(key="train_lr").set_value(0.1)
+    at.number_input(key="train_seed").set_value(0)
+    at.run()
+    at.button(key="train_replay").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.select_slider(key="train_lr").value == 0.001 and at.number_input(key="train_seed").value == 7
+    assert at.select_slider(key="train_width").value == 32 and at.select_slider(key="train_n_mnist").value == 1000
+    at.select_slider(key="train_lr").set_value(0.01)  # the one change
+    at.button(key="train_start").click()
+    at.run()
+    second = at.session_state["train_live"]
+    assert second.worker.join(60)
+    assert second.job.architecture == first.job.architecture
+    assert {**second.job.config.to_dict(), "learning_rate": 0.001} == first.job.config.to_dict()
+    at.run()
+    at.run()
+    legend = [t["name"] for t in json.loads(at.get("plotly_chart")[-1].proto.spec)["data"] if t.get("showlegend", True)]
+    assert legend == ["#1 · lr 0.001", "#2 · lr 0.01"]
 
 
 @pytest.mark.browser

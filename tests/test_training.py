@@ -9,7 +9,8 @@ import torch
 
 from nnviz.data import load_tensors
 from nnviz.models import build_model
-from nnviz.training import BatchEnd, Diverged, EpochEnd, TrainConfig, fit
+from nnviz.events import BatchEnd, EpochEnd
+from nnviz.training import Diverged, TrainConfig, fit
 
 SMALL_MLP = {"kind": "mlp", "hidden": [64], "activation": "relu"}
 

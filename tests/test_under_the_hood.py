@@ -2,7 +2,6 @@
 learning step's numbers are autograd's, and the page renders real content for a drawing."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -23,7 +23,8 @@ from nnviz.jobs.metrics import DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, RUNNI
 from nnviz.jobs.queue import RunQueue
 from nnviz.jobs.worker import TrainingWorker
 from nnviz.models import architecture_for
-from nnviz.training import BatchEnd, EpochEnd, TrainConfig
+from nnviz.events import BatchEnd, EpochEnd
+from nnviz.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

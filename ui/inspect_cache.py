@@ -1,21 +1,21 @@
-"""Server-wide caches for the Inspect page: the test set, each model's test report and embedding.
+"""Server-wide caches for the Inspect page: the test set, and each network's test-set views (its
+test report and the maps of its learned features).
 
-The test set and embeddings are shared between all sessions by ``st.cache_resource``, the test
-report by :func:`nnviz.evaluation.test_report`'s own cache (one cache each). All are computed once
-per model (keyed by the card's ``weights_sha256``, so a retrained model is recomputed) and only
-read afterwards.
+The views come from :mod:`nnviz.test_set_views`: the file shipped beside the checkpoint
+(``trained/<name>.inspect.npz``), or the disk cache for a network a user trained, or — the first
+time only — computed under a spinner that says what is being computed. Keyed by the card's
+``weights_sha256``, so a retrained network is recomputed. ``st.cache_resource`` shares them
+between all sessions; they are only read.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from nnviz import test_set_views
+from nnviz.checkpoints import resolve_checkpoint
 from nnviz.data import load_tensors, raw_pixels
-from nnviz.embedding import fit_embedding, penultimate_features, sample_indices
-from nnviz.evaluation import test_report as compute_report
 from ui.resources import digit_classifier
-
-EMBEDDING_SIZE = 2000  # test images on the embedding map
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test set…")
@@ -29,23 +29,28 @@ def _sha(name: str) -> str:
     return str(digit_classifier(name).card.get("weights_sha256", name))
 
 
+# The spinner shows only while the function runs: a blink when the views are read from the file
+# shipped beside the checkpoint or from the disk cache, ~15 s the one time they are computed.
+@st.cache_resource(show_spinner="Reading or, the first time only, computing this network's test-set views: "
+                                "classifying the 10,000 test images and projecting their features to 2-D with "
+                                "PCA and t-SNE (about 15 s once, then kept on disk)…")
+def _views(name: str, sha: str) -> test_set_views.TestSetViews:
+    images, labels, _ = test_set()
+    return test_set_views.load_or_compute(digit_classifier(name).model, sha, images, labels,
+                                          checkpoint=resolve_checkpoint(name))
+
+
+def views(name: str) -> test_set_views.TestSetViews:
+    """Model ``name``'s :class:`nnviz.test_set_views.TestSetViews` (stored, cached or computed once)."""
+    return _views(name, _sha(name))
+
+
 def test_report(name: str):
-    """The :class:`nnviz.evaluation.TestReport` of model ``name`` on the 10,000 test images,
-    computed once per weights (cached by :func:`nnviz.evaluation.test_report`, keyed by the card's
-    ``weights_sha256``; the spinner shows only while it computes)."""
-    images, labels, _ = test_set()
-    with st.spinner("Classifying the 10,000 test images (once per network)…"):
-        return compute_report(digit_classifier(name).model, images, labels, key=_sha(name))
-
-
-@st.cache_resource(show_spinner="Projecting the features to 2-D (once per network and method)…")
-def _embedding(name: str, sha: str, method: str):
-    images, labels, _ = test_set()
-    idx = sample_indices(labels.numpy(), EMBEDDING_SIZE)
-    features = penultimate_features(digit_classifier(name).model, images[idx])
-    return idx, fit_embedding(features, method)
+    """The :class:`nnviz.evaluation.TestReport` of model ``name`` on the 10,000 test images."""
+    return views(name).report
 
 
 def embedding(name: str, method: str):
     """``(test indices (2000,), Embedding)`` of model ``name``'s penultimate features."""
-    return _embedding(name, _sha(name), method)
+    v = views(name)
+    return v.indices, v.embedding(method)

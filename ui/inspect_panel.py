@@ -17,7 +17,7 @@ import torch
 from nnviz.figures.embedding import embedding_scatter
 from nnviz.figures.evaluation import confusion_matrix_figure, digit_gallery, per_class_accuracy_figure
 from nnviz.figures.tiles import png_data_url
-from nnviz.inspection import Inspection, LayerInfo, penultimate_layer
+from nnviz.inspection import Inspection, LayerInfo, most_active_units, penultimate_layer
 from nnviz.predict import DigitClassifier
 from nnviz.preprocess import BlankDrawing, mnist_style
 from ui.drawing import current_drawing
@@ -25,6 +25,8 @@ from ui.inspect_cache import embedding, test_report, test_set
 
 PLOT = {"displayModeBar": False}
 INPUTS = ["Your drawing", "A test image", "Show me a mistake"]
+KERNELS_TOP = 32  # kernels shown first of a wall (conv2: 2,048): 4 rows of 8, each 80 px, readable projected
+MAPS_TOP = 16  # feature maps shown first when a layer has more
 
 
 @dataclass
@@ -38,11 +40,15 @@ class ChosenInput:
     short: str
 
 
-def choose_input(classifier: DigitClassifier, model_name: str) -> ChosenInput:
-    """The input picker: the student's drawing, a test image by class or index, or one of the
-    network's mistakes (another at each press). Without a drawing, test image #0 with a note."""
+def choose_source() -> str:
+    """Where the input comes from (one of :data:`INPUTS`), full width so its three buttons fit a tablet."""
+    return st.segmented_control("Input", INPUTS, default=INPUTS[0], key="inspect_source") or INPUTS[0]
+
+
+def choose_input(classifier: DigitClassifier, model_name: str, source: str) -> ChosenInput:
+    """The input from ``source``: the student's drawing, a test image by class or index, or one of
+    the network's mistakes (another at each press). Without a drawing, test image #0 with a note."""
     images, labels, pixels = test_set()
-    source = st.segmented_control("Input", INPUTS, default=INPUTS[0], key="inspect_source") or INPUTS[0]
     index = 0
     if source == "Your drawing":
         try:
@@ -89,20 +95,46 @@ def choose_layer(table: list[LayerInfo]) -> LayerInfo:
         if rows:
             st.session_state["inspect_layer"] = names[rows[0]]
 
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        st.dataframe([{"layer": r.name, "operation": r.kind, "output shape": " × ".join(map(str, r.output_shape)),
-                       "parameters": r.parameters} for r in table],
-                     hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
-                     on_select=open_selected_row, selection_mode="single-row", key="inspect_table",
-                     column_config={"parameters": st.column_config.NumberColumn(format="localized")})
-        st.caption(f"**{sum(r.parameters for r in table):,} parameters** (weights and biases) in all.")
-    with right:
-        layer = st.radio("Open layer", names, key="inspect_layer", horizontal=True)
-        row = table[names.index(layer)]
-        st.markdown(f"**{layer}** — {row.kind}, output {' × '.join(map(str, row.output_shape))}, "
-                    f"{row.parameters:,} parameters.")
+    # One above the other, full width: side by side, the table scrolled sideways on a tablet.
+    st.dataframe([{"layer": r.name, "operation": r.kind, "output shape": "×".join(map(str, r.output_shape)),
+                   "parameters": r.parameters} for r in table],
+                 hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
+                 on_select=open_selected_row, selection_mode="single-row", key="inspect_table",
+                 column_config={"layer": st.column_config.TextColumn(width=58),
+                                "operation": st.column_config.TextColumn(width=110),
+                                "output shape": st.column_config.TextColumn(width=76),
+                                "parameters": st.column_config.NumberColumn(format="localized", width=66)})
+    st.caption(f"**{sum(r.parameters for r in table):,} parameters** (weights and biases) in all.")
+    layer = st.radio("Open layer", names, key="inspect_layer", horizontal=True)
+    row = table[names.index(layer)]
+    st.markdown(f"**{layer}** — {row.kind}, output {' × '.join(map(str, row.output_shape))}, "
+                f"{row.parameters:,} parameters.")
     return row
+
+
+def layer_options(module: torch.nn.Module, result: Inspection, layer: str) -> dict:
+    """The choices of what to draw of a layer with many tiles, as keyword arguments of
+    :func:`nnviz.figures.layers.layer_figures`: the strongest kernels first (all, or one input
+    channel's, on demand), the most active feature maps first, the weight images of the most
+    active units."""
+    options = {}
+    if getattr(module, "in_channels", 1) > 1:
+        o, i = module.out_channels, module.in_channels
+        picks = [f"the {KERNELS_TOP} strongest (largest L2 norm)", f"all {o * i:,}"] + [
+            f"input channel {c} ({o})" for c in range(i)]
+        pick = st.selectbox("Kernels to show", picks, key="inspect_kernel_choice")
+        options["kernels_top"] = KERNELS_TOP if pick == picks[0] else None
+        options["in_channel"] = int(pick.split()[2]) if pick.startswith("input") else None
+    act = result.activations[layer]
+    if act.dim() == 3 and act.shape[0] > MAPS_TOP:
+        picks = [f"the {MAPS_TOP} most active", f"all {act.shape[0]}"]
+        pick = st.segmented_control("Feature maps to show", picks, default=picks[0], key="inspect_map_choice") or picks[0]
+        options["maps_top"] = MAPS_TOP if pick == picks[0] else None
+    if getattr(module, "in_features", None) == result.image.size:  # reads the 28×28 image directly
+        count = st.select_slider("Weight images to show (most active units for this input first)",
+                                 [16, 32, 64, 128, 256, module.out_features], value=32, key="inspect_unit_count")
+        options["units"] = most_active_units(result, layer, count)
+    return options
 
 
 def how_good(model_name: str, classes: list[str]) -> None:
@@ -112,7 +144,7 @@ def how_good(model_name: str, classes: list[str]) -> None:
     report = test_report(model_name)
     st.metric("Test accuracy", f"{report.accuracy:.2%}", help=f"{int(np.trace(report.confusion)):,} of "
               f"{int(report.confusion.sum()):,} correct")
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns([1, 1], gap="large")
     with left:
         event = st.plotly_chart(confusion_matrix_figure(report.confusion, classes), config=PLOT, width="stretch",
                                 on_select="rerun", selection_mode="points", key="inspect_confusion")
@@ -127,19 +159,20 @@ def how_good(model_name: str, classes: list[str]) -> None:
         pred_c = b.selectbox("Predicted", range(10), index=pred_default, key=f"inspect_cell_pred_{pred_default}")
         cell = report.cell(true_c, pred_c)
         st.markdown(f"**{len(cell)} image{'' if len(cell) == 1 else 's'}** of a {true_c} answered {pred_c}:")
-        st.dataframe([{"image": png_data_url(pixels[i]), "test index": int(i), "true": int(report.labels[i]),
-                       "predicted": int(report.predictions[i]), "confidence": float(report.confidence[i])}
-                      for i in cell[:200]],
+        # The cell fixes the true and predicted digits: three narrow columns fit a tablet's half page.
+        st.dataframe([{"image": png_data_url(pixels[i]), "test image": int(i),
+                       "confidence": float(report.confidence[i])} for i in cell[:200]],
                      hide_index=True, width="stretch", height=min(320, 35 * (min(len(cell), 200) + 1) + 3),
-                     column_config={"image": st.column_config.ImageColumn("image", width="small"),
+                     column_config={"image": st.column_config.ImageColumn("image", width=48),
+                                    "test image": st.column_config.NumberColumn("test #", width=56, format="%d"),
                                     "confidence": st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                                                  max_value=1)})
+                                                                                  max_value=1, width=88)})
     st.plotly_chart(per_class_accuracy_figure(report.per_class_accuracy, classes), config=PLOT, width="stretch",
                     key="inspect_per_class")
     worst = report.most_confident_mistakes(16)
     st.plotly_chart(digit_gallery(pixels[worst], [f"{report.labels[i]} → {report.predictions[i]} "
                                                   f"({report.confidence[i]:.0%})" for i in worst],
-                                  "The 16 most confident mistakes (true → predicted, confidence)"),
+                                  "The 16 most confident mistakes<br><sup>true → predicted (confidence)</sup>"),
                     config=PLOT, width="stretch", key="inspect_mistakes")
 
 

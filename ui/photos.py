@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz.archives import ArchiveError, clear_folder, extract_zip
+from nnviz.archives import ArchiveError, extract_zip
 from nnviz.checkpoints import save_user_model
 from nnviz.figures import photos as fig
 from nnviz.figures.training_curves import batch_loss_figure, epoch_figure
@@ -30,36 +28,21 @@ from nnviz.images import ImageReadError
 from nnviz.photos import backbone
 from nnviz.photos.classify import AnimalClassifier, AnimalPrediction, grad_cam
 from nnviz.photos.features import FeatureCache, Features, extract_features
-from nnviz.photos.labelled import (IMAGE_SUFFIXES, DatasetError, LabelledPhotos, find_labelled_photos, is_image_file,
-                                   split_photos)
+from nnviz.photos.examples import example_photos  # noqa: F401  (the page's picker)
+from nnviz.photos.labelled import IMAGE_SUFFIXES, DatasetError, LabelledPhotos, find_labelled_photos, split_photos
 from nnviz.photos.transfer import HeadJob
 from nnviz.jobs.live_run import POLL_S
-from nnviz.jobs.metrics import ENDED
+from nnviz.jobs.metrics import ENDED, smoothing_for
 from nnviz.jobs.queue import shared_queue
 from nnviz.jobs.worker import TrainingWorker
 from ui.live_chart import live_chart
+from ui.session_files import session_folder
 
-ROOT = Path(__file__).resolve().parent.parent
 PHOTO_TYPES = [suffix[1:] for suffix in IMAGE_SUFFIXES]  # what the uploader accepts
 ANSWERS = "photos_answers"
 TRAINING = "photos_training"
 SUBMISSION = "photos_submission"
 PLOT = {"displayModeBar": False}  # plotly config of the page's charts
-
-
-def example_folder() -> Path | None:
-    """Real photos to try without uploading: ``$NNVIZ_EXAMPLE_PHOTOS``, else the project's shared
-    data (``../shared/data/animals``) when it is there; None otherwise."""
-    folder = Path(os.environ.get("NNVIZ_EXAMPLE_PHOTOS") or ROOT.parent / "shared" / "data" / "animals")
-    return folder if folder.is_dir() else None
-
-
-def example_photos() -> dict[str, Path]:
-    """``{"pets/Beagle_01125.jpg": path, …}`` of the example folder's photos, sorted."""
-    folder = example_folder()
-    if folder is None:
-        return {}
-    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*")) if is_image_file(p)}
 
 
 @st.cache_resource(show_spinner="Loading EfficientNet-Lite0 (pretrained on ImageNet)…")
@@ -91,12 +74,13 @@ def show_answers(answers: dict[str, AnimalPrediction | str]) -> dict[str, Animal
         if isinstance(a, str):
             st.error(f"**{name}** — not used: {a.split(': ', 1)[-1]}", icon=":material/broken_image:")
     if good:
-        percent = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
-        rows = [{"photo": n, "animal group": a.title, "group probability": a.group_probabilities[a.group],
-                 "top ImageNet class": a.top5[0].name, "its probability": a.top5[0].probability}
-                for n, a in good.items()]
+        # Three narrow text columns, so the table fits a tablet's width without scrolling sideways.
+        rows = [{"photo": Path(n).name, "animal group": f"{a.answer} — {a.group_probabilities[a.group]:.0%}",
+                 "top ImageNet class": f"{a.top5[0].name} — {a.top5[0].probability:.0%}"} for n, a in good.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                     column_config={"group probability": percent, "its probability": percent})
+                     column_config={"photo": st.column_config.TextColumn(width=130),
+                                    "animal group": st.column_config.TextColumn(width=190),
+                                    "top ImageNet class": st.column_config.TextColumn(width=140)})
     return good
 
 
@@ -135,16 +119,6 @@ class PhotoTraining:
         return self.photos.subset(np.flatnonzero(self.features.ok))
 
 
-def session_folder(kind: str) -> str:
-    """A fresh temporary folder for this session's ``kind`` of upload (the previous one is removed)."""
-    old = st.session_state.get(f"photos_dir_{kind}")
-    if old:
-        clear_folder(old)
-    folder = tempfile.mkdtemp(prefix=f"nnviz-{kind}-")
-    st.session_state[f"photos_dir_{kind}"] = folder
-    return folder
-
-
 def labelled_upload(upload) -> PhotoTraining | None:
     """Unpack an uploaded zip of labelled photos once (per distinct upload) and read it."""
     if upload is None:
@@ -155,7 +129,7 @@ def labelled_upload(upload) -> PhotoTraining | None:
         return current
     if current is not None and current.worker is not None:
         current.worker.stop(wait_s=1.0)
-    training = PhotoTraining(key, session_folder("train"))
+    training = PhotoTraining(key, str(session_folder("train", fresh=True)))
     try:
         extract_zip(upload.getvalue(), training.folder)
         training.photos = find_labelled_photos(training.folder)
@@ -173,7 +147,10 @@ def extract(training: PhotoTraining) -> None:
     def show(done: int, total: int) -> None:
         bar.progress(done / max(total, 1), text=f"Features of {done} of {total} photos")
 
-    training.features = extract_features(training.photos.paths, model=animal_classifier().model, cache=FeatureCache(),
+    # Features of this session's photos are cached in its own folder only (camera pictures never
+    # leave the session), so a second training on the same photos costs nothing.
+    cache = FeatureCache(session_folder("features"))
+    training.features = extract_features(training.photos.paths, model=animal_classifier().model, cache=cache,
                                          on_progress=show, names=training.photos.ids)
     training.skipped = list(training.features.errors.values())
     bar.empty()
@@ -185,7 +162,8 @@ def start_head_training(training: PhotoTraining, config, test_fraction: float) -
     split = split_photos(photos.labels, photos.sites, test_fraction, config.seed)
     training.job = HeadJob(training.features.values[training.features.ok], photos, split, config)
     training.saved_as = None
-    training.worker = TrainingWorker(training.job, queue=shared_queue(), name="nnviz-photo-head").start()
+    training.worker = TrainingWorker(training.job, queue=shared_queue(), name="nnviz-photo-head",
+                                     smoothing=smoothing_for(training.job.steps_per_epoch)).start()
 
 
 def submission_upload(upload, training: PhotoTraining):
@@ -197,7 +175,7 @@ def submission_upload(upload, training: PhotoTraining):
     done = st.session_state.get(SUBMISSION)
     if done is not None and done[0] == key:
         return done[1]
-    folder = Path(session_folder("test"))
+    folder = session_folder("test", fresh=True)
     try:
         extract_zip(upload.getvalue(), folder)
         csvs = sorted(folder.rglob("test_features.csv"))
@@ -206,7 +184,7 @@ def submission_upload(upload, training: PhotoTraining):
         ids, paths = read_test_features(csvs[0])
         bar = st.progress(0.0, text="Predicting the photos…")
         result = predict_submission(training.job.model, training.job.card, ids, paths, model=animal_classifier().model,
-                                    cache=FeatureCache(),
+                                    cache=FeatureCache(session_folder("features")),
                                     on_progress=lambda d, t: bar.progress(d / max(t, 1), text=f"{d} of {t} photos"))
         bar.empty()
     except (ArchiveError, DatasetError, OSError) as exc:

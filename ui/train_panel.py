@@ -20,7 +20,7 @@ from nnviz.jobs import live_run
 from nnviz.codegen import standalone_script
 from nnviz.jobs.live_run import (OPTIMIZER_NAMES, LiveRun, RunRecord, TrainJob, archive_if_ended,
                                  default_model_name, describe_run, verdict)
-from nnviz.jobs.metrics import PAUSED, QUEUED, STOPPED
+from nnviz.jobs.metrics import DIVERGED, FAILED, PAUSED, QUEUED, STOPPED
 from nnviz.jobs.numpy_job import KIND as NUMPY
 from nnviz.jobs.numpy_job import NumpyJob
 from nnviz.jobs.queue import shared_queue, threads_per_run
@@ -124,7 +124,8 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
             ch2 = b.select_slider("Conv 2 channels", CHANNELS, value=QUICK_CNN["channels"][1], key="train_c2",
                                   disabled=disabled, help="Feature maps computed by the second convolution.")
             architecture = architecture_for("cnn", dataset, channels=(ch1, ch2), cnn_hidden=QUICK_CNN["hidden"],
-                                            kernel_size=QUICK_CNN["kernel_size"], dropout=QUICK_CNN["dropout"])
+                                            kernel_size=QUICK_CNN["kernel_size"], dropout=QUICK_CNN["dropout"],
+                                            batch_norm=QUICK_CNN["batch_norm"])
         else:
             a, b = st.columns(2)
             layers = a.select_slider("Hidden layers", (0, 1, 2, 3), value=2, key="train_layers", disabled=disabled)
@@ -293,8 +294,9 @@ def show_live(run: LiveRun | None, polling: bool, planned_epochs: int) -> None:
         if snap is None:
             figure = batch_loss_figure([], [], [], 1, planned_epochs)
         else:
+            # A run that stopped or blew up early is shown whole, not as a line at epoch 0.
             figure = batch_loss_figure(snap.steps, snap.losses, snap.smoothed, run.steps_per_epoch,
-                                       run.job.config.epochs)
+                                       run.job.config.epochs, zoom_to_data=snap.status in (STOPPED, DIVERGED, FAILED))
         # Redrawn in place (st.plotly_chart would build a new chart at every update). While
         # polling, a static plot (no hover or zoom layers): the browser does the least work, and
         # it may share the CPU with the training.

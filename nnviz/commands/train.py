@@ -10,8 +10,8 @@ from nnviz.checkpoints import save_checkpoint, user_models_dir
 from nnviz.data import DATASETS, DatasetUnavailable
 from nnviz.divergence import Diverged
 from nnviz.models import ACTIVATIONS, sized_for
-from nnviz.training import (OPTIMIZERS, QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES, BatchEnd, EpochEnd, TrainConfig,
-                             new_model, train_model)
+from nnviz.events import BatchEnd, EpochEnd
+from nnviz.training import OPTIMIZERS, QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES, TrainConfig, new_model, train_model
 
 
 def register(sub) -> None:

@@ -19,7 +19,7 @@ from nnviz.photos.features import FeatureCache, extract_features
 from nnviz.photos.labelled import DatasetError, find_labelled_photos, split_photos
 from nnviz.photos.transfer import HEAD_CONFIG, HeadJob
 from nnviz.divergence import Diverged
-from nnviz.training import EpochEnd
+from nnviz.events import EpochEnd
 
 
 def register(sub) -> None:

@@ -76,7 +76,7 @@ def digit_gallery(images: np.ndarray, captions: list[str], title: str, cols: int
         fig.add_annotation(x=left + w / 2 - 0.5, y=top + h + 1.6, text=text, showarrow=False, font=dict(size=11),
                            yanchor="middle")
     rows = int(np.ceil(t / cols))
-    fig.update_layout(title=title, height=int(rows * 120 + 60), margin=dict(l=10, r=10, t=40, b=20),
+    fig.update_layout(title=title, height=int(rows * 120 + 60), margin=dict(l=10, r=10, t=60 if "<br>" in title else 40, b=20),
                       plot_bgcolor="white",
                       xaxis=dict(visible=False, constrain="domain"),
                       yaxis=dict(visible=False, autorange="reversed", scaleanchor="x",

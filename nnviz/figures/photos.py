@@ -30,6 +30,13 @@ def group_bars(probabilities: dict[str, float], title: str = "Animal group") -> 
     return _bars([GROUP_TITLES[g] for g in GROUPS], values, title, int(np.argmax(values)), 340)
 
 
+def class_bars(classes: list[str], probabilities, title: str = "Your classes") -> go.Figure:
+    """Horizontal bars of a head's probabilities over your ``classes`` (in their order), the most
+    probable highlighted."""
+    values = [float(v) for v in probabilities]
+    return _bars(list(classes), values, title, int(np.argmax(values)), 80 + 36 * len(values))
+
+
 def top5_bars(top5, title: str = "Top 5 ImageNet classes") -> go.Figure:
     """Horizontal bars of the five most probable ImageNet classes (:class:`nnviz.photos.backbone.TopClass`)."""
     return _bars([t.name for t in top5], [t.probability for t in top5], title, 0, 240)

@@ -98,7 +98,7 @@ def tile_grid(tiles: np.ndarray, labels: list[str], title: str, diverging: bool 
     tile_px = tile_px or int(min(90, max(22, 900 / max(ncols, 1))))
     height = int(min(1100, max(180, rows * tile_px * h / w + 70)))
     fig.update_layout(
-        title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
+        title=title, height=height, margin=dict(l=10, r=10, t=60 if "<br>" in title else 40, b=10), plot_bgcolor="white",
         xaxis=dict(visible=False, constrain="domain"),
         yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"),
         meta={"tiles": positions, "tile_shape": [h, w], "labels": list(labels)})

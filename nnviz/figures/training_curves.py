@@ -51,7 +51,7 @@ def log_axis(*series: Sequence[float], low: float = 0.01, high: float = 3.0) -> 
 
 
 def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: Sequence[float],
-                      steps_per_epoch: int, epochs: int, height: int = 300) -> go.Figure:
+                      steps_per_epoch: int, epochs: int, height: int = 300, zoom_to_data: bool = False) -> go.Figure:
     """The loss of every batch (grey) and its moving average (blue) against the epoch.
 
     Args:
@@ -59,6 +59,8 @@ def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: S
             cross-entropy (nats) and its exponential moving average, same length.
         steps_per_epoch: batches per epoch (to turn steps into epochs).
         epochs: planned epochs, the x axis's extent.
+        zoom_to_data: the x axis ends just after the last batch instead (for a run that stopped or
+            blew up early: its few batches would otherwise be a line at 0).
 
     The y axis is logarithmic: a loss falling from 2.3 (a guess among 10 classes, ln 10) to 0.02
     would be a flat line after the first few batches on a linear axis. Its range grows with the
@@ -74,7 +76,7 @@ def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: S
     fig.update_layout(
         title=dict(text="Training loss per batch", x=0, xanchor="left"), height=height,
         margin=dict(l=55, r=10, t=40, b=40), legend=dict(orientation="h", x=1, xanchor="right", y=1.12),
-        xaxis=dict(title="epoch", range=[0, max(epochs, 1)]),
+        xaxis=dict(title="epoch", range=[0, float(x[-1]) * 1.05 if zoom_to_data and len(x) else max(epochs, 1)]),
         yaxis=dict(title="cross-entropy loss (log scale)", **log_axis(raw, smooth)), uirevision="batch-loss")
     if len(x) == 0:
         fig.add_annotation(text="the loss of every batch appears here while the network trains", x=0.5, y=0.5,
@@ -108,12 +110,14 @@ def epoch_figure(epochs: Sequence, total_epochs: int, height: int = 340) -> go.F
     fig.update_xaxes(title_text="epoch", range=[0, top], dtick=1 if total_epochs <= 12 else None)
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
     low = min([a for _, _, accs, _, _ in series for a in accs] + [0.9])
-    fig.update_yaxes(title_text="accuracy", tickformat=".1%", range=[max(0.0, low - 0.02), 1.0], row=1, col=2)
-    fig.update_layout(height=height, margin=dict(l=55, r=10, t=40, b=20), uirevision="epochs",
-                      legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.22))
-    if not x:
-        fig.add_annotation(text="the first points appear when epoch 1 ends", x=0.2, y=0.5, xref="paper",
-                           yref="paper", showarrow=False, font=dict(color="#868E96"))
+    # A little room above 100 %, so that its tick label stays clear of the subplot's title.
+    fig.update_yaxes(title_text="accuracy", tickformat=".1%", range=[max(0.0, low - 0.02), 1.004], row=1, col=2)
+    fig.update_annotations(yshift=8)  # the subplot titles, clear of the top tick labels
+    fig.update_layout(height=height, margin=dict(l=55, r=10, t=50, b=20), uirevision="epochs",
+                      legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.25))
+    if not x:  # inside the loss panel, on two lines, so that it never runs into the other panel
+        fig.add_annotation(text="the first points appear<br>when epoch 1 ends", x=0.5, y=0.5, xref="x domain",
+                           yref="y domain", showarrow=False, font=dict(color="#868E96"))
     return fig
 
 
@@ -218,6 +222,7 @@ def comparison_figure(runs: Sequence, height: int = 340, labels: Sequence[str] |
     fig.update_yaxes(title_text="loss", **log_axis(*[run.smoothed for run in runs]), row=1, col=1)
     fig.update_yaxes(tickformat=".1%", title_text="accuracy", row=1, col=2,
                      range=[max(0.0, min(accuracies) - 0.02), 1.0] if accuracies else [0.0, 1.0])
-    fig.update_layout(height=height, margin=dict(l=55, r=10, t=40, b=40),
+    fig.update_annotations(yshift=8)  # the subplot titles, clear of the top tick labels
+    fig.update_layout(height=height, margin=dict(l=55, r=10, t=50, b=40),
                       legend=dict(orientation="h", y=-0.22, x=0))
     return fig

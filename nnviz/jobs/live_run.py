@@ -22,9 +22,10 @@ from torch import nn
 
 from nnviz import data
 from nnviz.divergence import LEARNING_RATES, smaller_learning_rate
-from nnviz.jobs.metrics import DIVERGED, ENDED, FAILED, FINISHED, PAUSED, STOPPED
+from nnviz.jobs.metrics import DIVERGED, ENDED, FAILED, FINISHED, PAUSED, STOPPED, smoothing_for
 from nnviz.jobs.worker import TrainingWorker
-from nnviz.training import EpochEnd, TrainConfig, new_model, train_model
+from nnviz.events import EpochEnd
+from nnviz.training import TrainConfig, new_model, train_model
 
 # About a dozen test images to watch: one per class for 10 classes, two per class for 6.
 PREVIEW_IMAGES = 12
@@ -163,9 +164,10 @@ class LiveRun:
     def start(cls, number: int, job: TrainJob, **worker_options) -> LiveRun:
         """Start ``job`` in a new :class:`TrainingWorker` (``worker_options`` are its keyword
         arguments: queue, client check …) and return the run."""
-        options = {"preview_every_s": PREVIEW_S, "name": f"nnviz-train-{id(job):x}", **worker_options}
-        worker = TrainingWorker(job, preview=job.preview, **options)
         steps = job.config.steps_per_epoch(data.train_set_size(job.dataset))
+        options = {"preview_every_s": PREVIEW_S, "name": f"nnviz-train-{id(job):x}",
+                   "smoothing": smoothing_for(steps), **worker_options}
+        worker = TrainingWorker(job, preview=job.preview, **options)
         run = cls(number, worker, job, describe_run(job.architecture, job.dataset, job.config), steps)
         worker.start()
         return run

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from nnviz.training import BatchEnd, EpochEnd
+from nnviz.events import BatchEnd, EpochEnd
 
 Event = BatchEnd | EpochEnd
 
@@ -27,6 +27,14 @@ ENDED = (FINISHED, STOPPED, DIVERGED, FAILED)
 # Exponential moving average of the batch loss, debiased as in Adam / TensorBoard: with 0.95
 # the smoothed curve averages roughly the last 20 batches.
 SMOOTHING = 0.95
+
+
+def smoothing_for(steps_per_epoch: int) -> float:
+    """The moving average's factor for a run of ``steps_per_epoch`` batches per epoch:
+    :data:`SMOOTHING`, but averaging over no more than about one epoch, so that a run of a few
+    batches per epoch (a transfer head on 40 photos) is not smoothed over many epochs, its curve
+    lagging far above every batch point."""
+    return min(SMOOTHING, 1.0 - 1.0 / max(steps_per_epoch, 1))
 RATE_WINDOW_S = 3.0  # samples/s is measured over the last few seconds of training, not since start
 
 
@@ -77,10 +85,12 @@ class MetricsSnapshot:
 
 
 class LiveMetrics:
-    """The metrics of one run, written by the worker thread and read by any other. Thread-safe."""
+    """The metrics of one run, written by the worker thread and read by any other. Thread-safe.
+    ``smoothing`` is the moving average's factor (:func:`smoothing_for`)."""
 
-    def __init__(self):
+    def __init__(self, smoothing: float = SMOOTHING):
         self._lock = threading.Lock()
+        self._smoothing = smoothing
         self._status, self._message, self._queue_position = QUEUED, "", 0
         self._steps: list[int] = []
         self._losses: list[float] = []
@@ -99,11 +109,12 @@ class LiveMetrics:
         now = time.monotonic()
         with self._lock:
             if isinstance(event, BatchEnd):
-                self._ema = SMOOTHING * self._ema + (1 - SMOOTHING) * event.loss
+                k = self._smoothing
+                self._ema = k * self._ema + (1 - k) * event.loss
                 self._ema_n += 1
                 self._steps.append(event.step)
                 self._losses.append(event.loss)
-                self._smoothed.append(self._ema / (1 - SMOOTHING ** self._ema_n))
+                self._smoothed.append(self._ema / (1 - k ** self._ema_n) if k > 0 else event.loss)
                 self._samples.append(event.samples_seen)
                 self._last_batch = event
                 self._recent.append((now, event.samples_seen, event.step))

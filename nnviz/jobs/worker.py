@@ -25,8 +25,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from nnviz.jobs.metrics import (DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED, Event, LiveMetrics,
-                                MetricsSnapshot)
+from nnviz.jobs.metrics import (DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, SMOOTHING, STOPPED, Event,
+                                LiveMetrics, MetricsSnapshot)
 from nnviz.jobs.queue import RunQueue
 from nnviz.divergence import Diverged
 
@@ -49,6 +49,7 @@ class TrainingWorker:
         client_alive: optional callable; when it has returned False for ``client_grace_s``
             seconds (e.g. the browser tab that started the run was closed), the run stops itself.
         name: the thread's name.
+        smoothing: the factor of the loss's moving average (:func:`nnviz.jobs.metrics.smoothing_for`).
 
     After the run: ``result`` holds what the job returned (None if it failed or diverged),
     ``error`` the exception that ended it, ``metrics`` everything it recorded.
@@ -56,14 +57,14 @@ class TrainingWorker:
 
     def __init__(self, job: Job, *, queue: RunQueue | None = None, preview: Callable[[], Any] | None = None,
                  preview_every_s: float = 0.5, client_alive: Callable[[], bool] | None = None,
-                 client_grace_s: float = 30.0, name: str = "nnviz-training"):
+                 client_grace_s: float = 30.0, name: str = "nnviz-training", smoothing: float = SMOOTHING):
         self.job = job
         self.queue = queue
         self.preview = preview
         self.preview_every_s = preview_every_s
         self.client_alive = client_alive
         self.client_grace_s = client_grace_s
-        self.metrics = LiveMetrics()
+        self.metrics = LiveMetrics(smoothing)
         self.result: Any = None
         self.error: BaseException | None = None
         self._stop = threading.Event()

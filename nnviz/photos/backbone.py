@@ -154,8 +154,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
 def check_size(img: Image.Image, name: str = "image") -> None:
     """Raises ImageReadError if either side is under ``MIN_SIDE`` pixels."""
     if min(img.size) < MIN_SIDE:
-        raise ImageReadError(f"{name}: the image is only {img.width}×{img.height} pixels; "
-                             f"it needs at least {MIN_SIDE} pixels on each side")
+        raise ImageReadError(f"{name}: this picture is too small: it is {img.width}×{img.height} pixels, and "
+                             f"it needs at least {MIN_SIDE} on each side; use a larger photo")
 
 
 def resize_and_crop(img: Image.Image, size: int = IMAGE_SIZE, resize_to: int = RESIZE_TO) -> Image.Image:

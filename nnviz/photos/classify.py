@@ -19,6 +19,17 @@ from nnviz.photos import backbone
 from nnviz.photos.groups import GROUP_TITLES, GROUPS, group_members, group_probabilities
 
 
+# Below one half, the network itself gives the other answers together more probability than this
+# one: by its own account the answer is more likely wrong than right, so it is said as a guess.
+# A property of probabilities, not tuned on any photos; the same for every classifier here.
+UNSURE_BELOW = 0.5
+
+
+def in_words(label: str, probability: float) -> str:
+    """``label`` when ``probability`` ≥ :data:`UNSURE_BELOW`, else ``"not sure: maybe <label>"``."""
+    return label if probability >= UNSURE_BELOW else f"not sure: maybe {label}"
+
+
 @dataclass
 class AnimalPrediction:
     """The answer for one photo.
@@ -45,6 +56,16 @@ class AnimalPrediction:
         """The group in words, with the breed for a dog or cat: "dog (beagle)"."""
         words = GROUP_TITLES[self.group]
         return f"{words} ({self.breed})" if self.breed else words
+
+    @property
+    def sure(self) -> bool:
+        """Whether the group's probability reaches :data:`UNSURE_BELOW`."""
+        return self.group_probabilities[self.group] >= UNSURE_BELOW
+
+    @property
+    def answer(self) -> str:
+        """The answer as said to a student: :attr:`title`, or "not sure: maybe …" when unsure."""
+        return in_words(self.title, self.group_probabilities[self.group])
 
     def to_answer(self) -> dict:
         """The command line's JSON answer: ``label``, ``probabilities`` over groups, ``breed``,

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from nnviz.files import atomic_write_bytes
-from nnviz.images import ImageReadError, open_image
+from nnviz.images import NOT_READABLE, ImageReadError, open_image
 from nnviz.photos import backbone
 
 BACKBONE = "efficientnet-lite0"  # the cache folder's name and the head card's backbone name
@@ -111,7 +111,7 @@ def extract_features(paths: list[str | Path], model: nn.Module | None = None, ca
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            out.errors[i] = f"{label}: cannot read the file ({exc.strerror or exc})"
+            out.errors[i] = f"{label}: {NOT_READABLE}"
             continue
         key = hashlib.sha256(data).hexdigest() if cache is not None else None
         cached = cache.get(key) if cache is not None else None

@@ -23,7 +23,8 @@ from nnviz.models import build_model
 from nnviz.photos import backbone
 from nnviz.photos.features import BACKBONE
 from nnviz.photos.labelled import LabelledPhotos, Split
-from nnviz.training import EpochEnd, TrainConfig, run_fit
+from nnviz.events import EpochEnd
+from nnviz.training import TrainConfig, run_fit
 
 # The head's recipe: AdamW with a one-cycle schedule over 30 epochs and a little weight decay.
 # On 1280 features a linear layer converges in well under a second per epoch on a CPU.
@@ -151,6 +152,35 @@ def head_card(photos: LabelledPhotos, split: Split, config: TrainConfig, metrics
         "torch_version": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def head_network(backbone_model: nn.Module, head: nn.Module) -> nn.Sequential:
+    """The frozen backbone with ``head`` in place of its ImageNet classifier, as one
+    ``nn.Sequential`` over the same modules (no copy): photo ``(N, 3, 224, 224)`` → your classes'
+    logits ``(N, K)``."""
+    from collections import OrderedDict
+
+    layers = [(n, m) for n, m in backbone.as_sequential(backbone_model).named_children() if n != "classifier"]
+    return nn.Sequential(OrderedDict(layers + [("head", head)])).eval()
+
+
+@torch.no_grad()
+def head_answer(backbone_model: nn.Module, head: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Your classes' probabilities ``(K,)`` float64 for one photo ``(3, 224, 224)`` in [-1, 1]."""
+    head.eval()
+    logits = head_network(backbone_model, head)(x[None])
+    return torch.softmax(logits.double(), dim=1)[0].numpy()
+
+
+def head_grad_cam(backbone_model: nn.Module, head: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
+    """Where the backbone + your head look for class ``target``: Grad-CAM on the backbone's last
+    feature maps (:data:`nnviz.photos.classify.GRAD_CAM_LAYER`), ``(224, 224)`` float32 in [0, 1]."""
+    from nnviz.attribution import grad_cam
+    from nnviz.photos.classify import GRAD_CAM_LAYER
+
+    cam = grad_cam(head_network(backbone_model, head), GRAD_CAM_LAYER, x[None], int(target))[0]
+    peak = float(cam.max())
+    return (cam / peak if peak > 0 else cam).cpu().numpy().astype(np.float32)
 
 
 def load_head(name_or_path: str | Path) -> tuple[nn.Module, dict]:
