@@ -51,7 +51,8 @@ def main() -> None:
             if not ok:
                 confusions[(r["label"], label)] += 1
         totals = Counter(r["label"] for r in records)
-        print(f"{correct / len(records):.2%} correct ({correct}/{len(records)}, {blank} seen as blank)")
+        print(f"{correct / len(records):.2%} correct ({correct}/{len(records)}, {blank} seen as blank); "
+              f"MNIST test {clf.card['metrics']['test_accuracy']:.2%} (its card; `python -m nnviz evaluate` recomputes it)")
         print("  per class: " + ", ".join(f"{d}: {per_class[d] / totals[d]:.1%}" for d in range(10)))
         print("  most common mistakes (true→predicted): " +
               ", ".join(f"{t}→{p} ×{n}" for (t, p), n in confusions.most_common(5)))
