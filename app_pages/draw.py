@@ -1,14 +1,14 @@
 """Draw: a student draws a digit and a network trained on MNIST answers after every stroke."""
 
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
 
-from nnviz.figures.probabilities import input_image, probability_bars
-from nnviz.preprocess import BlankDrawing
-from ui.drawing import DRAWING_JSON, clear_drawing, current_drawing, store_drawing
+from nnviz.figures.probability_html import input_image_html, probability_bars_html
+from nnviz.preprocess import BlankDrawing, render_strokes
+from ui.digit_canvas import digit_canvas
+from ui.drawing import clear_drawing, current_drawing, current_strokes, digit_likeness, store_drawing
 from ui.resources import choose_digit_model, digit_classifier, use_one_thread_for_inference
 
-CANVAS_SIZE = 280  # 10× MNIST's 28 px
+CANVAS_SIZE = 280  # logical canvas side, 10× MNIST's 28 px; shown smaller on narrow screens
 # 18 px strokes on 280 px become ~2 px after scaling the digit to 20 px, like MNIST's pen strokes.
 STROKE_WIDTH = 18
 
@@ -20,32 +20,26 @@ classifier = digit_classifier(model_name)
 
 
 def clear_canvas():
-    """Forget the drawing and empty the canvas. The canvas stays mounted; a new (empty) initial
-    drawing makes it reload, and its value from before the click is stale for one rerun."""
+    """Forget the drawing and empty the canvas: a new clear count makes the canvas wipe itself,
+    and a value it still reports from before the click carries the old count and is ignored."""
     clear_drawing()
     st.session_state["canvas_clears"] = st.session_state.get("canvas_clears", 0) + 1
-    st.session_state["canvas_initial"] = {"objects": [], "clears": st.session_state["canvas_clears"]}
-    st.session_state["canvas_stale"] = True
 
 
 @st.fragment
 def draw_and_answer():
     """The canvas and the answer; a stroke reruns only this part of the page."""
     use_one_thread_for_inference()
-    if "canvas" not in st.session_state:
-        # The canvas is (re)mounted: coming back to this page redraws the strokes kept in session.
-        st.session_state["canvas_initial"] = st.session_state.get(DRAWING_JSON)
-    left, right = st.columns([1, 2], gap="large")
+    clears = st.session_state.get("canvas_clears", 0)
+    # Side by side where there is room; on a narrow screen the answer wraps below the canvas.
+    row = st.container(horizontal=True, gap="large")
+    left, right = row.container(width=CANVAS_SIZE + 40), row.container(width="stretch")
     with left:
         st.markdown("**Your drawing**")
-        result = st_canvas(stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
-                           width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
-                           initial_drawing=st.session_state["canvas_initial"], return_image_data=True, key="canvas")
+        drawn = digit_canvas(current_strokes(), clears, brush=STROKE_WIDTH, max_size=CANVAS_SIZE + 40, key="canvas")
         st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=clear_canvas)
-    if st.session_state.pop("canvas_stale", False):
-        pass  # the canvas still reports the drawing that was just cleared
-    elif result.image_data is not None:
-        store_drawing(result.image_data, result.json_data)
+    if drawn and drawn["clears"] == clears and drawn["strokes"] != current_strokes():
+        store_drawing(render_strokes(drawn["strokes"], CANVAS_SIZE, STROKE_WIDTH), drawn["strokes"])
     drawing = current_drawing()
     with right:
         try:
@@ -59,12 +53,14 @@ def draw_and_answer():
         c1, c2 = st.columns(2)
         c1.metric("Prediction", prediction.label)
         c2.metric("Confidence", f"{prediction.confidence:.1%}")
-        if prediction.confidence < 0.6:
-            st.warning("The network is unsure: several digits look plausible to it. Try drawing more clearly.")
+        doubt = digit_likeness().doubt(prediction.digit, prediction.confidence)
+        if doubt is not None:
+            st.warning(doubt.message, icon=":material/help:")
         bars, image = st.columns([3, 2])
-        bars.plotly_chart(probability_bars(prediction.probabilities, classifier.classes, prediction.index),
-                          width="stretch", config={"displayModeBar": False})
-        image.plotly_chart(input_image(prediction.digit.image), width="stretch", config={"displayModeBar": False})
+        with bars:
+            st.html(probability_bars_html(prediction.probabilities, classifier.classes, prediction.index))
+        with image:
+            st.html(input_image_html(prediction.digit.image))
         st.caption("Right: your drawing after MNIST-style preprocessing — cropped, scaled so its longer side is "
                    "20 px, and centred by its centre of mass in a 28×28 field. This is all the network sees.")
 

@@ -22,15 +22,19 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from browser_drawing import clear_canvas, draw_strokes, prediction_text, open_draw_page, wait_for_prediction  # noqa: E402
 from unipen import load_unipen, to_canvas  # noqa: E402
 
-# Records the time of the mouse release and of the first Prediction metric showing a digit after it.
+# Records the time of the pen release and of the first Prediction metric showing a digit after it.
 WATCH = """() => {
   window.__up = null; window.__done = null;
-  document.addEventListener('mouseup', () => { window.__up = performance.now(); }, {capture: true, once: true});
+  // The canvas lives in a component frame (same origin): listen there, timing with this page's clock.
+  const up = () => { if (window.__up === null) window.__up = performance.now(); };
+  for (const d of [document, ...[...document.querySelectorAll('iframe')].map(f => f.contentDocument).filter(Boolean)])
+    d.addEventListener('pointerup', up, {capture: true, once: true});
   const check = () => {
     const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e => e.innerText.includes('Prediction'));
     const v = m && m.querySelector('[data-testid="stMetricValue"]');
@@ -102,7 +106,8 @@ def main() -> None:
             ms = np.asarray(latencies)
             print(f"mouse-up → prediction ({args.model}, {len(ms)} real single-stroke UNIPEN digits drawn with the mouse): "
                   f"p50 {np.percentile(ms, 50):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
-                  f"max {ms.max():.0f} ms (target p50 < 300 ms: {'met' if np.percentile(ms, 50) < 300 else 'MISSED'})")
+                  f"max {ms.max():.0f} ms (target p50 ≤ 100 ms, p95 ≤ 200 ms: "
+                  f"{'met' if np.percentile(ms, 50) <= 100 and np.percentile(ms, 95) <= 200 else 'MISSED'})")
             print(f"answers: {correct}/{len(digits)} correct")
         finally:
             server.terminate()

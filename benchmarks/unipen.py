@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+
+from nnviz.preprocess import render_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIPEN = Path(os.environ.get("NNVIZ_LOCAL_DATA", ROOT.parent / "shared" / "data")) / "unipen" / "unipen_1a_digits.jsonl.gz"
@@ -41,16 +42,20 @@ def to_canvas(strokes, size: int = 280, margin: int = 50) -> list[list[tuple[flo
     return [[tuple(((np.asarray(p, float) - lo) * scale + offset).tolist()) for p in s] for s in strokes]
 
 
+def to_small_canvas(strokes, rng: np.random.Generator, size: int = 280, side: float = 90,
+                    margin: float = 15) -> list[list[tuple[float, float]]]:
+    """Like :func:`to_canvas` but small and off-centre, as students also draw: the longer side
+    ``side`` px (a third of the canvas), pushed into a random corner ``margin`` px from its edges."""
+    pts = np.concatenate([np.asarray(s, float) for s in strokes])
+    lo, hi = pts.min(0), pts.max(0)
+    scale = side / max(float((hi - lo).max()), 1.0)
+    extent = (hi - lo) * scale
+    corner = rng.integers(0, 2, 2)  # (x, y): 0 = left/top, 1 = right/bottom
+    offset = np.where(corner == 0, margin, size - margin - extent)
+    return [[tuple(((np.asarray(p, float) - lo) * scale + offset).tolist()) for p in s] for s in strokes]
+
+
 def render(canvas_strokes, size: int = 280, width: int = 18) -> np.ndarray:
-    """Draw strokes white on black like the Draw page's canvas: ``(size, size, 4)`` uint8 RGBA."""
-    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
-    draw = ImageDraw.Draw(img)
-    for s in canvas_strokes:
-        if len(s) == 1:
-            x, y = s[0]
-            draw.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill="white")
-        else:
-            draw.line(s, fill="white", width=width, joint="curve")
-            for x, y in (s[0], s[-1]):  # round caps, like the canvas's brush
-                draw.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill="white")
-    return np.asarray(img)
+    """Draw strokes white on black like the Draw page's canvas: ``(size, size, 4)`` uint8 RGBA
+    (the page's own :func:`nnviz.preprocess.render_strokes`)."""
+    return render_strokes(canvas_strokes, size, width)

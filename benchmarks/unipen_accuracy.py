@@ -1,8 +1,9 @@
 """Accuracy of the shipped digit networks on real handwriting: UNIPEN pen-stroke digits replayed
 onto a 280×280 canvas with the Draw page's 18 px brush, then the Draw page's preprocessing.
-This is the closest offline measure of "does a student's drawing get the right answer".
+This is the closest offline measure of "does a student's drawing get the right answer". Each digit
+is drawn twice: large and centred (as the page asks), and small (90 px) in a random corner.
 
-    .venv/bin/python benchmarks/unipen_accuracy.py [--n 16000]
+    .venv/bin/python benchmarks/unipen_accuracy.py [--n 16000] [--models digits-cnn digits-mlp]
 """
 
 from __future__ import annotations
@@ -12,22 +13,31 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nnviz.predict import DigitClassifier  # noqa: E402
 from nnviz.preprocess import BlankDrawing  # noqa: E402
-from unipen import load_unipen, render, to_canvas  # noqa: E402
+from unipen import load_unipen, render, to_canvas, to_small_canvas  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=None, help="digits to use (default: all 15,953)")
+    parser.add_argument("--models", nargs="+", default=["digits-cnn", "digits-mlp"])
     args = parser.parse_args()
+    torch.set_num_threads(1)
     records = load_unipen(args.n)
-    canvases = [render(to_canvas(r["strokes"])) for r in records]
+    rng = np.random.default_rng(0)
+    layouts = {"large, centred": [to_canvas(r["strokes"]) for r in records],
+               "small, off-centre": [to_small_canvas(r["strokes"], rng) for r in records]}
     print(f"{len(records)} UNIPEN digits from {len({r['source'] for r in records})} labs")
-    for name in ("digits-cnn", "digits-mlp"):
+    for name, layout in ((n, lay) for n in args.models for lay in layouts):
+        canvases = [render(s) for s in layouts[layout]]
         clf = DigitClassifier(name)
+        print(f"{name}, {layout}:", end=" ")
         correct, blank, per_class, confusions = 0, 0, Counter(), Counter()
         for r, canvas in zip(records, canvases):
             try:
@@ -41,7 +51,8 @@ def main() -> None:
             if not ok:
                 confusions[(r["label"], label)] += 1
         totals = Counter(r["label"] for r in records)
-        print(f"{name}: {correct / len(records):.2%} correct ({correct}/{len(records)}, {blank} seen as blank)")
+        print(f"{correct / len(records):.2%} correct ({correct}/{len(records)}, {blank} seen as blank); "
+              f"MNIST test {clf.card['metrics']['test_accuracy']:.2%} (its card; `python -m nnviz evaluate` recomputes it)")
         print("  per class: " + ", ".join(f"{d}: {per_class[d] / totals[d]:.1%}" for d in range(10)))
         print("  most common mistakes (true→predicted): " +
               ", ".join(f"{t}→{p} ×{n}" for (t, p), n in confusions.most_common(5)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from nnviz.data import dataset_info
 
@@ -144,3 +144,29 @@ def place_at(box: np.ndarray, top: float, left: float) -> np.ndarray:
     if y1 > y0 and x1 > x0:
         field[y0:y1, x0:x1] = spread[y0 - iy:y1 - iy, x0 - ix:x1 - ix]
     return np.clip(field, 0.0, 1.0)
+
+
+def render_strokes(strokes, size: int = 280, width: float = 18) -> np.ndarray:
+    """Draw pen strokes white on black, as the Draw page's canvas shows them.
+
+    Args:
+        strokes: each stroke a flat ``[x0, y0, x1, y1, …]`` list or a list of ``(x, y)`` points,
+            in pixels of a ``size``×``size`` canvas (y down).
+        size: canvas side, pixels.
+        width: brush diameter, pixels; strokes have round ends and joints, one point is a dot.
+
+    Returns:
+        ``(size, size, 4)`` uint8 RGBA, opaque.
+    """
+    img = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(img)
+    r = width / 2
+    for stroke in strokes:
+        pts = np.asarray(stroke, np.float64).reshape(-1, 2)
+        xy = [tuple(p) for p in pts.tolist()]
+        if len(xy) > 1:
+            draw.line(xy, fill=255, width=round(width), joint="curve")
+        for x, y in (xy[0], xy[-1]):  # round caps
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
+    grey = np.asarray(img)
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])

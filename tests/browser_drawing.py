@@ -1,24 +1,34 @@
-"""Drawing on the Draw page's canvas with a real mouse, in Playwright (used by tests and benchmarks)."""
+"""Drawing on the Draw page's canvas with a real mouse or finger, in Playwright (used by tests and
+benchmarks). Strokes are given in the 280×280 logical canvas and scaled to the canvas's size on
+screen, which is smaller on a phone."""
 
 from __future__ import annotations
 
 import re
 import time
 
-from playwright.sync_api import expect
-
+LOGICAL = 280  # the canvas's logical side (app_pages/draw.py CANVAS_SIZE)
+# A short dash, as drawn in a corner of the canvas.
+DASH = [[(25, 30), (70, 32)]]
 # A "7" as a student draws it on the 280×280 canvas: a top bar, then a long diagonal down.
 SEVEN = [[(70, 60), (130, 58), (210, 60), (180, 120), (150, 180), (125, 240)]]
 # A "1": one slightly slanted stroke down the middle.
 ONE = [[(150, 45), (145, 140), (138, 235)]]
 
 
+def drawing_canvas(page):
+    """The canvas element, inside its component frame."""
+    return page.frame_locator('iframe[title*="digit_canvas"]').locator("canvas#pad")
+
+
 def open_draw_page(page, app_url: str):
-    """Open the Draw page and wait until the canvas is ready; returns the canvas's bounding box."""
+    """Open the Draw page and wait until the canvas is ready; returns the canvas's bounding box
+    (page pixels)."""
     page.goto(f"{app_url}/draw")
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = drawing_canvas(page)
     canvas.wait_for(state="visible", timeout=60_000)
     page.get_by_text("Draw a digit:").first.wait_for(timeout=60_000)  # the fragment has rendered
+    page.wait_for_function("() => [...document.querySelectorAll('iframe')].some(f => f.getBoundingClientRect().height > 50)")
     return canvas.bounding_box()
 
 
@@ -44,24 +54,41 @@ def clear_canvas(page, timeout_s: float = 30.0) -> None:
 
 
 def canvas_inked(page) -> bool:
-    """True when the drawing canvas shows any ink. Its canvas elements are a background, the
-    finished strokes (fabric's lower canvas) and the stroke being drawn (the upper one); all are read."""
-    layers = page.locator("canvas.lower-canvas, canvas.upper-canvas")
-    expect(layers).to_have_count(3)  # waits while the canvas is (re)mounted
-    return layers.evaluate_all(f"cs => cs.some({INKED})")
+    """True when the drawing canvas shows any ink."""
+    return drawing_canvas(page).evaluate(INKED)
 
 
 def draw_strokes(page, box: dict, strokes, steps_per_segment: int = 6) -> None:
-    """Draw polylines given in canvas pixels, each as one press–move–release of the mouse."""
+    """Draw polylines given in logical canvas pixels, each as one press–move–release of the mouse."""
     for stroke in strokes:
-        x0, y0 = stroke[0]
-        page.mouse.move(box["x"] + x0, box["y"] + y0)
+        points = on_screen(box, stroke, steps_per_segment)
+        page.mouse.move(*points[0])
         page.mouse.down()
-        for (xa, ya), (xb, yb) in zip(stroke, stroke[1:]):
-            for k in range(1, steps_per_segment + 1):
-                t = k / steps_per_segment
-                page.mouse.move(box["x"] + xa + (xb - xa) * t, box["y"] + ya + (yb - ya) * t)
+        for x, y in points[1:]:
+            page.mouse.move(x, y)
         page.mouse.up()
+
+
+def on_screen(box: dict, stroke, steps_per_segment: int) -> list[tuple[float, float]]:
+    """A stroke's points in page pixels, each segment cut into ``steps_per_segment`` moves."""
+    k = box["width"] / LOGICAL
+    points = [stroke[0]] + [(xa + (xb - xa) * i / steps_per_segment, ya + (yb - ya) * i / steps_per_segment)
+                            for (xa, ya), (xb, yb) in zip(stroke, stroke[1:]) for i in range(1, steps_per_segment + 1)]
+    return [(box["x"] + x * k, box["y"] + y * k) for x, y in points]
+
+
+def touch_strokes(page, box: dict, strokes, steps_per_segment: int = 6) -> None:
+    """Draw polylines with a finger: Chromium's touch events through the DevTools protocol
+    (``Input.dispatchTouchEvent``), as a phone or tablet sends them. The page's context needs
+    ``has_touch=True``."""
+    cdp = page.context.new_cdp_session(page)
+    for stroke in strokes:
+        points = on_screen(box, stroke, steps_per_segment)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
+        for x, y in points[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
 
 
 def prediction_text(page) -> str:

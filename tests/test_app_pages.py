@@ -39,7 +39,8 @@ def test_draw_page_answers_an_injected_drawing(open_page, canvas, mnist_test_pix
     prediction = {m.label: m.value for m in app.metric}
     assert prediction["Prediction"] == str(labels[0])
     assert float(prediction["Confidence"].rstrip("%")) > 50
-    assert len(app.get("plotly_chart")) == 2
+    [bars, image] = app.get("html")
+    assert "Softmax probabilities" in bars.proto.body and "data:image/png;base64," in image.proto.body
 
 
 def test_clearing_the_canvas_forgets_the_drawing(open_page, canvas, mnist_test_pixels):

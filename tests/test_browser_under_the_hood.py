@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from browser_drawing import draw_strokes, is_digit, wait_for_prediction
+from browser_drawing import drawing_canvas, draw_strokes, is_digit, wait_for_prediction
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_the_diagram_responds_to_a_drawing(page, app_url):
     before = read_diagram(page, "test image #0")
     assert argmax(before["probabilities"]) == 7
     page.get_by_role("link", name="Draw a digit").first.click()  # in-app navigation keeps the session
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = drawing_canvas(page)
     canvas.wait_for(state="visible", timeout=60_000)
     page.get_by_text("Draw a digit:").first.wait_for(timeout=60_000)
     draw_strokes(page, canvas.bounding_box(), ZERO)

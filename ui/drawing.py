@@ -1,8 +1,9 @@
 """The drawing shared between pages (Draw, Inspect) through session state.
 
 ``st.session_state["drawing"]`` holds the latest canvas image, ``(H, W, 4)`` uint8 RGBA, or None;
-``st.session_state["drawing_json"]`` the canvas's own JSON, to redraw the strokes when a student
-comes back to the Draw page. Tests inject a drawing by setting ``"drawing"``.
+``st.session_state["drawing_strokes"]`` the strokes it was drawn from (flat ``[x0, y0, …]`` lists
+in the 280×280 canvas), to redraw them when a student comes back to the Draw page. Tests inject a
+drawing by setting ``"drawing"``.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from nnviz.unsure import DigitLikeness
+
 DRAWING = "drawing"
-DRAWING_JSON = "drawing_json"
+DRAWING_STROKES = "drawing_strokes"
 
 
 def current_drawing() -> np.ndarray | None:
@@ -19,12 +22,23 @@ def current_drawing() -> np.ndarray | None:
     return st.session_state.get(DRAWING)
 
 
-def store_drawing(image: np.ndarray | None, json_data: dict | None) -> None:
+def current_strokes() -> list | None:
+    """The strokes of the latest drawing, or None (none drawn, or an injected image)."""
+    return st.session_state.get(DRAWING_STROKES)
+
+
+def store_drawing(image: np.ndarray | None, strokes: list | None) -> None:
     """Remember the canvas's image and strokes for this session."""
     st.session_state[DRAWING] = image
-    st.session_state[DRAWING_JSON] = json_data
+    st.session_state[DRAWING_STROKES] = strokes
 
 
 def clear_drawing() -> None:
     st.session_state[DRAWING] = None
-    st.session_state[DRAWING_JSON] = None
+    st.session_state[DRAWING_STROKES] = None
+
+
+@st.cache_resource(show_spinner=False)
+def digit_likeness() -> DigitLikeness:
+    """The "does this look like a digit" check (:mod:`nnviz.unsure`), loaded once per server."""
+    return DigitLikeness()
