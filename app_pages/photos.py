@@ -7,6 +7,7 @@ import streamlit as st
 
 from nnviz.figures import photos as fig
 from nnviz.photos import backbone
+from nnviz.photos.examples import example_photos
 from nnviz.photos.classify import UNSURE_BELOW
 from nnviz.photos.transfer import HEAD_CONFIG
 from ui import photos as ui
@@ -35,7 +36,7 @@ def what_it_sees():
     st.header("1. Your photos")
     uploads = st.file_uploader("Upload one or many photos", type=ui.PHOTO_TYPES, accept_multiple_files=True,
                                key="photos_upload", help="JPEG, PNG, WebP, GIF (first frame), BMP or TIFF.")
-    examples = ui.example_photos()
+    examples = example_photos()
     chosen = st.multiselect("…or pick real example photos (Snapshot Serengeti camera traps)", list(examples),
                             key="photos_examples") if examples else []
     files = [(u.name, u.getvalue()) for u in uploads or []] + [(n, examples[n].read_bytes()) for n in chosen]

@@ -306,3 +306,10 @@ def run_nnviz():
         return subprocess.run([sys.executable, "-m", "nnviz", *args], cwd=ROOT, capture_output=True, text=True,
                               timeout=300, env={**os.environ, **(env or {})})
     return run
+
+
+@pytest.fixture
+def photos_page(tmp_path, monkeypatch, open_page):
+    """The Photos page in a fresh AppTest session, user models in a temporary folder."""
+    monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path / "models"))
+    return open_page("app_pages/photos.py", timeout=240)

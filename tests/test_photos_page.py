@@ -3,25 +3,12 @@ groups; bad files are named with their reason; train a head on a zip and downloa
 
 import json
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from nnviz.photos.backbone import class_names
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture
-def photos_page(tmp_path, monkeypatch):
-    monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path / "models"))
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page("app_pages/photos.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_page_asks_for_a_photo_first(photos_page):

@@ -18,16 +18,6 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture
-def photos_page(tmp_path, monkeypatch):
-    monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path / "models"))
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    at.switch_page("app_pages/photos.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
 def train(at) -> str:
     """Run the photos through the network, train the head, wait for its results; the accuracy shown."""
     at.button(key="photos_extract").click().run()

@@ -28,7 +28,6 @@ from nnviz.images import ImageReadError
 from nnviz.photos import backbone
 from nnviz.photos.classify import AnimalClassifier, AnimalPrediction, grad_cam
 from nnviz.photos.features import FeatureCache, Features, extract_features
-from nnviz.photos.examples import example_photos  # noqa: F401  (the page's picker)
 from nnviz.photos.labelled import IMAGE_SUFFIXES, DatasetError, LabelledPhotos, find_labelled_photos, split_photos
 from nnviz.photos.transfer import HeadJob
 from nnviz.jobs.live_run import POLL_S

@@ -110,7 +110,7 @@ def extract_features(paths: list[str | Path], model: nn.Module | None = None, ca
         label = names[i] if names else str(path)
         try:
             data = Path(path).read_bytes()
-        except OSError as exc:
+        except OSError:
             out.errors[i] = f"{label}: {NOT_READABLE}"
             continue
         key = hashlib.sha256(data).hexdigest() if cache is not None else None
