@@ -313,3 +313,22 @@ def photos_page(tmp_path, monkeypatch, open_page):
     """The Photos page in a fresh AppTest session, user models in a temporary folder."""
     monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path / "models"))
     return open_page("app_pages/photos.py", timeout=240)
+
+
+@pytest.fixture
+def train_photo_head():
+    """``train_photo_head(at, timeout=90)``: on an AppTest Photos page whose photos are loaded, run
+    them through the network, train the head, wait for its results; returns the held-out accuracy
+    shown (e.g. ``"75.0%"``)."""
+    def train(at, timeout: float = 90) -> str:
+        at.button(key="photos_extract").click().run()
+        assert not at.exception, at.exception
+        at.button(key="photos_train").click().run()
+        deadline = time.time() + timeout
+        while not any(m.label == "Held-out accuracy" for m in at.metric) and time.time() < deadline:
+            time.sleep(0.5)
+            at.run()
+        assert not at.exception, at.exception
+        return next(m.value for m in at.metric if m.label == "Held-out accuracy")
+
+    return train

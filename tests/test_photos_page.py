@@ -2,7 +2,6 @@
 groups; bad files are named with their reason; train a head on a zip and download a submission."""
 
 import json
-import time
 
 import pytest
 
@@ -44,21 +43,14 @@ def test_uploaded_photos_show_their_groups_and_bad_files_their_reason(photos_pag
 
 
 def test_train_a_head_on_a_zip_and_download_a_submission(photos_page, beagle, cifar_images, class_folder_zip,
-                                                        submission_zip):
+                                                        submission_zip, train_photo_head):
     at = photos_page
     at.file_uploader(key="photos_upload").set_value(("beagle.jpg", beagle.read_bytes(), "image/jpeg")).run()
     images = cifar_images("train", 20, classes=("bird", "cat", "frog"))
     at.file_uploader(key="photos_train_zip").set_value(("cifar.zip", class_folder_zip(images), "application/zip")).run()
     assert not at.exception, at.exception
     assert any("60 photos" in m.value for m in at.markdown)
-    at.button(key="photos_extract").click().run()
-    at.button(key="photos_train").click().run()
-    deadline = time.time() + 60
-    while not any(m.label == "Held-out accuracy" for m in at.metric) and time.time() < deadline:
-        time.sleep(0.5)
-        at.run()
-    assert not at.exception, at.exception
-    accuracy = next(m.value for m in at.metric if m.label == "Held-out accuracy")
+    accuracy = train_photo_head(at, timeout=60)
     assert float(accuracy.rstrip("%")) > 50  # chance: 33 %
     test_paths = [p for ps in cifar_images("test", 2, classes=("bird", "cat", "frog")).values() for p in ps]
     data, ids = submission_zip(test_paths)

@@ -7,7 +7,6 @@ animal-group answer says when it is unsure."""
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +17,6 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def train(at) -> str:
-    """Run the photos through the network, train the head, wait for its results; the accuracy shown."""
-    at.button(key="photos_extract").click().run()
-    assert not at.exception, at.exception
-    at.button(key="photos_train").click().run()
-    deadline = time.time() + 90
-    while not any(m.label == "Held-out accuracy" for m in at.metric) and time.time() < deadline:
-        time.sleep(0.5)
-        at.run()
-    assert not at.exception, at.exception
-    return next(m.value for m in at.metric if m.label == "Held-out accuracy")
-
-
 def test_training_is_offered_before_any_upload(photos_page):
     at = photos_page
     assert [t.label for t in at.tabs] == ["What the network sees", "Train your own classifier"]
@@ -38,18 +24,18 @@ def test_training_is_offered_before_any_upload(photos_page):
     assert any("at least 2 examples" in i.value for i in at.info)
 
 
-def test_the_one_click_example_trains_a_head_and_reports_held_out_accuracy(photos_page):
+def test_the_one_click_example_trains_a_head_and_reports_held_out_accuracy(photos_page, train_photo_head):
     at = photos_page
     at.button(key="teach_example").click().run()
     assert not at.exception, at.exception
     assert any("**54 photos** in 3 classes: antelope (18), big cat (18), bird (18)." in m.value for m in at.markdown)
-    accuracy = float(train(at).rstrip("%"))
+    accuracy = float(train_photo_head(at).rstrip("%"))
     held_out = next(m.value for m in at.metric if m.label == "Held-out photos")
     print(f"one-click example: held-out accuracy {accuracy} % on {held_out} photos")
     assert int(held_out) == 12 and accuracy > 60  # 4 of 18 per class held out; chance: 33 %
 
 
-def test_camera_examples_train_a_head_that_answers_a_new_picture(photos_page, cifar_images):
+def test_camera_examples_train_a_head_that_answers_a_new_picture(photos_page, cifar_images, train_photo_head):
     """Camera shots (AppTest sets the camera widget's value) for two classes, then a new shot."""
     at = photos_page
     shots = cifar_images("train", 6, classes=("cat", "frog"))
@@ -65,7 +51,7 @@ def test_camera_examples_train_a_head_that_answers_a_new_picture(photos_page, ci
     folder = collected.examples[0][0].parent.parent
     assert all(folder in p.parents for ps in collected.examples for p in ps)  # only in the session's folder
     assert any("**12 photos** in 2 classes: cat (6), frog (6)." in m.value for m in at.markdown)
-    train(at)
+    train_photo_head(at)
     new = cifar_images("test", 1, classes=("frog",))["frog"][0]
     at.camera_input(key="teach_test_camera").set_value((new.name, new.read_bytes(), "image/jpeg")).run()
     assert not at.exception, at.exception
