@@ -158,7 +158,9 @@ def grad_cam(model: nn.Module, layer: str | nn.Module, inputs: torch.Tensor, tar
                 targets = _targets(target, model, x)
                 cam = LayerGradCam(model, module).attribute(x, target=targets, relu_attributions=True)
     if cam.ndim != 4:
-        raise ValueError(f"layer {name!r} gives outputs of shape {tuple(cam.shape)}; Grad-CAM needs feature maps")
+        # captum has already averaged the layer's output away; say what is missing, not that shape.
+        raise ValueError(f"layer {name!r} gives no feature maps (its output has no rows and columns); "
+                         "Grad-CAM needs feature maps")
     cam = F.interpolate(cam.detach(), size=x.shape[-2:], mode="bilinear", align_corners=False)
     return cam[:, 0].clamp_(min=0.0)
 
