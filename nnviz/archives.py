@@ -120,7 +120,3 @@ def _remove(files: list[Path], root: Path) -> None:
         except OSError:
             pass
 
-
-def clear_folder(folder: str | Path) -> None:
-    """Delete ``folder`` and everything in it, if it exists."""
-    shutil.rmtree(folder, ignore_errors=True)

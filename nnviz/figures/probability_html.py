@@ -8,14 +8,11 @@ pass in the browser at every stroke; this is a few hundred bytes of HTML and one
 
 from __future__ import annotations
 
-import base64
-import io
 from html import escape
 
 import numpy as np
-from PIL import Image
-
 from nnviz.figures.style import ACCENT, GREY
+from nnviz.figures.tiles import png_data_url
 
 
 def probability_bars_html(probabilities: np.ndarray, classes: list[str], highlight: int | None = None,
@@ -42,18 +39,11 @@ def probability_bars_html(probabilities: np.ndarray, classes: list[str], highlig
             f'<div style="display:flex;gap:2px;align-items:flex-end">{"".join(cells)}</div></div>')
 
 
-def input_image_png(image: np.ndarray, scale: int = 6) -> bytes:
-    """A ``(H, W)`` image in [0, 1] (ink high) as PNG bytes, white on black, each pixel a
-    ``scale``×``scale`` square (nearest neighbour, so the 28×28 grid stays visible)."""
-    grey = (np.clip(np.asarray(image, float), 0, 1) * 255).round().astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(np.kron(grey, np.ones((scale, scale), np.uint8))).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def input_image_html(image: np.ndarray, title: str = "Network input, 28×28") -> str:
-    """The image of :func:`input_image_png` inline in an HTML fragment with its title."""
-    data = base64.b64encode(input_image_png(image)).decode()
+    """A ``(H, W)`` image in [0, 1] (ink high) inline in an HTML fragment with its title: white on
+    black, each pixel a 6×6 square (:func:`nnviz.figures.tiles.png_data_url`), so the 28×28 grid
+    stays visible."""
+    grey = (np.clip(np.asarray(image, float), 0, 1) * 255).round().astype(np.uint8)  # rounded, not cut
     return (f'<div><div style="font-size:0.9rem;margin-bottom:0.25rem">{escape(title)}</div>'
-            f'<img src="data:image/png;base64,{data}" alt="{escape(title)}" '
+            f'<img src="{png_data_url(grey, scale=6)}" alt="{escape(title)}" '
             'style="width:100%;max-width:168px;image-rendering:pixelated;border-radius:4px"></div>')
