@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from nnviz.images import open_image
 from nnviz.photos import backbone
@@ -144,8 +145,15 @@ def grad_cam(classifier: AnimalClassifier, x: torch.Tensor, target: int) -> np.n
         ``(224, 224)`` float32 in [0, 1], divided by its maximum (all zeros when no region
         raises the class's logit).
     """
+    return normalised_grad_cam(classifier.sequential, x.to(classifier.device), target)
+
+
+def normalised_grad_cam(network: nn.Sequential, x: torch.Tensor, target: int) -> np.ndarray:
+    """Grad-CAM of ``network`` (the backbone's layers, then a classifier) on ``GRAD_CAM_LAYER`` for
+    class ``target`` of one photo ``(3, 224, 224)``, divided by its maximum: ``(224, 224)`` float32
+    in [0, 1] (all zeros when no region raises the class's logit)."""
     from nnviz.attribution import grad_cam as layer_grad_cam
 
-    cam = layer_grad_cam(classifier.sequential, GRAD_CAM_LAYER, x[None].to(classifier.device), target)[0]
+    cam = layer_grad_cam(network, GRAD_CAM_LAYER, x[None], int(target))[0]
     peak = float(cam.max())
     return (cam / peak if peak > 0 else cam).cpu().numpy().astype(np.float32)

@@ -175,12 +175,9 @@ def head_answer(backbone_model: nn.Module, head: nn.Module, x: torch.Tensor) -> 
 def head_grad_cam(backbone_model: nn.Module, head: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
     """Where the backbone + your head look for class ``target``: Grad-CAM on the backbone's last
     feature maps (:data:`nnviz.photos.classify.GRAD_CAM_LAYER`), ``(224, 224)`` float32 in [0, 1]."""
-    from nnviz.attribution import grad_cam
-    from nnviz.photos.classify import GRAD_CAM_LAYER
+    from nnviz.photos.classify import normalised_grad_cam
 
-    cam = grad_cam(head_network(backbone_model, head), GRAD_CAM_LAYER, x[None], int(target))[0]
-    peak = float(cam.max())
-    return (cam / peak if peak > 0 else cam).cpu().numpy().astype(np.float32)
+    return normalised_grad_cam(head_network(backbone_model, head), x, target)
 
 
 def load_head(name_or_path: str | Path) -> tuple[nn.Module, dict]:
