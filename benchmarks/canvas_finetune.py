@@ -14,7 +14,7 @@ import sys, time; from pathlib import Path; sys.path[:0] = [str(Path(__file__).r
 import torch, torch.nn.functional as F
 from nnviz.augment import augment_batch
 from nnviz.checkpoints import load_checkpoint
-from nnviz.data import load_tensors
+from nnviz.data import dataset_info, load_tensors
 def canvas_jitter(images: torch.Tensor, generator: torch.Generator, background: float) -> torch.Tensor:
     """A thicker or thinner pen (3×3 grey dilation or erosion, each on a third of the images),
     narrower or wider writing (horizontal scale 0.7–1.15), a slant (shear ±0.3) and a smooth
@@ -40,7 +40,7 @@ def canvas_jitter(images: torch.Tensor, generator: torch.Generator, background: 
 
 torch.set_num_threads(1); torch.manual_seed(0)
 X, Y = load_tensors("mnist", train=True)
-bg = (0 - 0.1307) / 0.3081
+bg = (0 - dataset_info("mnist").mean[0]) / dataset_info("mnist").std[0]
 tr, ho = slice(0, 55000), slice(55000, 60000)
 model, card = load_checkpoint("digits-cnn")
 g = torch.Generator().manual_seed(0)

@@ -28,10 +28,10 @@ from conftest import digit_canvas  # noqa: E402
 from nondigits import non_digits  # noqa: E402
 
 from nnviz.checkpoints import load_checkpoint  # noqa: E402
-from nnviz.data import load_tensors, load_torchvision_dataset  # noqa: E402
+from nnviz.data import dataset_info, load_tensors, load_torchvision_dataset  # noqa: E402
 from nnviz.preprocess import BlankDrawing, mnist_style  # noqa: E402
-from nnviz.unsure import (DigitLikeness, fit_class_gaussians, min_distance, penultimate_features,  # noqa: E402
-                          save_features)
+from nnviz.embedding import penultimate_features as penultimate_array  # noqa: E402
+from nnviz.unsure import DigitLikeness, fit_class_gaussians, min_distance, save_features  # noqa: E402
 
 MAX_FALSE_ALARMS = 0.02
 FIT, HELD_OUT = slice(0, 50_000), slice(50_000, 60_000)
@@ -48,8 +48,9 @@ def distances(model, means, precision, canvases) -> tuple[np.ndarray, np.ndarray
             where.append(i)
         except BlankDrawing:
             pass
-    x = (torch.from_numpy(np.stack(digits))[:, None] - 0.1307) / 0.3081
-    feats = torch.cat([penultimate_features(model, b) for b in x.split(1000)])
+    mnist = dataset_info("mnist")
+    x = (torch.from_numpy(np.stack(digits))[:, None] - mnist.mean[0]) / mnist.std[0]
+    feats = torch.from_numpy(penultimate_array(model, x))
     out[where] = min_distance(feats, means, precision).numpy()
     with torch.no_grad():
         conf[where] = torch.softmax(list(model.children())[-1](feats), 1).max(1).values.numpy()
@@ -75,7 +76,7 @@ def main() -> None:
 
     if args.fit:
         images, labels = load_tensors("mnist", train=True)
-        feats = torch.cat([penultimate_features(model, b) for b in images[FIT].split(2000)])
+        feats = torch.from_numpy(penultimate_array(model, images[FIT]))
         means, precision = fit_class_gaussians(feats, labels[FIT])
         d_digits, c_digits = distances(model, means, precision, held_out)
         tune = non_digits(args.n_per_kind, seed=0, fashion_pixels=fashion_test[:5000])

@@ -35,3 +35,9 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> N
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def cache_dir() -> Path:
+    """Where nnviz keeps what it can recompute (the live chart's files, Inspect's test-set views of
+    user models): ``$NNVIZ_CACHE_DIR``, else ``~/.cache/nnviz``."""
+    return Path(os.environ.get("NNVIZ_CACHE_DIR") or Path.home() / ".cache" / "nnviz")

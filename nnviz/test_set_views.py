@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from torch import nn
 
 from nnviz.embedding import Embedding, fit_embedding, penultimate_features, sample_indices
 from nnviz.evaluation import TestReport, compute_test_report, confusion_matrix
-from nnviz.files import atomic_write_bytes
+from nnviz.files import atomic_write_bytes, cache_dir
 
 FORMAT = 2
 EMBEDDING_SIZE = 2000  # test images on the embedding map
@@ -143,8 +142,7 @@ def shipped_path(checkpoint: str | Path) -> Path:
 
 def cache_path(weights_sha256: str) -> Path:
     """``$NNVIZ_CACHE_DIR/inspect/<weights_sha256>.npz`` (default ``~/.cache/nnviz``)."""
-    root = Path(os.environ.get("NNVIZ_CACHE_DIR") or Path.home() / ".cache" / "nnviz")
-    return root / "inspect" / f"{weights_sha256}.npz"
+    return cache_dir() / "inspect" / f"{weights_sha256}.npz"
 
 
 def load_or_compute(model: nn.Module, weights_sha256: str, images: torch.Tensor, labels: torch.Tensor,

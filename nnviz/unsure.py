@@ -40,6 +40,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from nnviz.checkpoints import TRAINED_DIR, load_checkpoint
+from nnviz.data import dataset_info
+from nnviz.embedding import penultimate_features
 from nnviz.preprocess import DigitInput
 
 FEATURES_FILE = TRAINED_DIR / "digits-cnn.features.safetensors"
@@ -51,7 +53,6 @@ class Doubt:
     ``distance`` the Mahalanobis distance (squared, in units of the training spread) to the
     nearest digit class and ``threshold`` the distance above which a drawing is not a digit."""
 
-
     kind: str
     distance: float
     threshold: float
@@ -62,16 +63,6 @@ class Doubt:
             return ("This does not look like a digit to the network: its features are far from those of every "
                     "digit it was trained on. The answer below is only the closest of ten guesses.")
         return "The network is unsure: several digits look plausible to it. Try drawing more clearly."
-
-
-def penultimate_features(model: torch.nn.Sequential, images: torch.Tensor) -> torch.Tensor:
-    """Outputs of every layer but the last (``fc2``) for normalised ``images`` ``(N, 1, 28, 28)``:
-    ``(N, hidden)`` float32."""
-    with torch.no_grad():
-        x = images
-        for layer in list(model.children())[:-1]:
-            x = layer(x)
-        return x
 
 
 def fit_class_gaussians(features: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,11 +106,12 @@ class DigitLikeness:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata()
         self.threshold, self.hesitation = float(meta["threshold"]), float(meta["hesitation"])
-        self.mean, self.std = 0.1307, 0.3081  # MNIST training-set mean and std, as the CNN was trained
+        mnist = dataset_info("mnist")  # the CNN was trained on MNIST normalised by its training set
+        self.mean, self.std = mnist.mean[0], mnist.std[0]
 
     def distance(self, digit: DigitInput) -> float:
         """Squared Mahalanobis distance of a preprocessed drawing to the nearest digit class."""
-        feats = penultimate_features(self.model, digit.tensor(self.mean, self.std))
+        feats = torch.from_numpy(penultimate_features(self.model, digit.tensor(self.mean, self.std)))
         return float(min_distance(feats, self.means, self.precision)[0])
 
     def doubt(self, digit: DigitInput, confidence: float) -> Doubt | None:

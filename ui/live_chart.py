@@ -24,7 +24,7 @@ import plotly
 import plotly.graph_objects as go
 import streamlit.components.v1 as components
 
-from nnviz.files import atomic_write_bytes
+from nnviz.files import atomic_write_bytes, cache_dir
 
 FRAME_HTML = Path(__file__).with_name("live_chart") / "index.html"
 
@@ -41,7 +41,7 @@ def component_dir() -> Path:
     """
     page = FRAME_HTML.read_bytes()
     name = f"live-chart-{plotly.__version__}-{hashlib.sha256(page).hexdigest()[:12]}"
-    roots = [Path(os.environ.get("NNVIZ_CACHE_DIR") or Path.home() / ".cache" / "nnviz"),
+    roots = [cache_dir(),
              Path(tempfile.gettempdir()) / f"nnviz-{os.getuid() if hasattr(os, 'getuid') else 'user'}"]
     for root in roots:  # a read-only home folder falls back to the temporary folder
         folder = root / name
