@@ -69,7 +69,8 @@ def hood_input(mean: float, std: float) -> HoodInput:
         if drawing is None:
             raise BlankDrawing()
         digit = mnist_style(drawing)
-        return HoodInput(((digit.image - mean) / std).reshape(-1).astype(np.float64), digit.image, "your drawing", None)
+        x = digit.tensor(mean, std).numpy().reshape(-1).astype(np.float64)  # (pixel − mean) / std
+        return HoodInput(x, digit.image, "your drawing", None)
     except BlankDrawing:
         images, labels, pixels = test_set()
         st.info("No drawing yet, so this is **test image #0** (a 7). Draw a digit on the **Draw a digit** page and "
