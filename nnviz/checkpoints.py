@@ -9,10 +9,12 @@ unpickles arbitrary objects.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import torch
@@ -27,6 +29,10 @@ TRAINED_DIR = PROJECT_ROOT / "trained"
 CARD_VERSION = 1
 # A saved model's name becomes its file name: letters, digits, "-", "_" and ".", at most 64.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Datasets of 1×28×28 grey images, the input the digit commands and pages preprocess a drawing to.
+DIGIT_DATASETS = ("mnist", "fashion-mnist")
+
+
 class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable, or disagrees with its model card."""
 
@@ -42,15 +48,21 @@ def tensor_shapes(model: nn.Module) -> dict[str, list[int]]:
     return {k: list(v.shape) for k, v in model.state_dict().items()}
 
 
-def save_checkpoint(model: nn.Module, card: dict, path: str | Path) -> Path:
+def save_checkpoint(model: nn.Module, card: dict, path: str | Path, exclusive: bool = False) -> Path:
     """Save ``model``'s weights and ``card`` as ``<path>.safetensors`` and ``<path>.json``.
 
     The card is completed with ``tensors`` (name → shape), ``weights_sha256`` and
     ``card_version``; it must already hold ``architecture`` (see :func:`nnviz.models.build_model`).
     Both files are written atomically; the weights first, so a card never points at weights
-    that are not there yet.
+    that are not there yet. If the card cannot be written, weights this call created are removed
+    again. ``exclusive=True`` never replaces an existing checkpoint of that name.
 
-    Returns the path of the card. Raises ValueError if the card has no ``architecture``.
+    Returns the path of the card.
+
+    Raises:
+        ValueError: the card has no ``architecture``.
+        FileExistsError: ``exclusive`` and a checkpoint of that name exists (left untouched).
+        OSError: a file could not be written (e.g. a full disk); an existing checkpoint is left as it was.
     """
     if "architecture" not in card:
         raise ValueError("a model card needs an 'architecture' entry to rebuild the model")
@@ -59,16 +71,26 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | Path) -> Path:
     weights = save(state, metadata={"format": "pt"})
     card = {**card, "card_version": CARD_VERSION, "tensors": {k: list(v.shape) for k, v in state.items()},
             "weights_sha256": hashlib.sha256(weights).hexdigest(), "name": stem.name}
-    atomic_write_bytes(stem.with_suffix(".safetensors"), weights)
-    atomic_write_bytes(stem.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode())
-    return stem.with_suffix(".json")
+    weights_path, card_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    if exclusive and card_path.exists():
+        raise FileExistsError(errno.EEXIST, "a checkpoint of this name exists", str(card_path))
+    new_weights = not weights_path.exists()
+    atomic_write_bytes(weights_path, weights, exclusive=exclusive)
+    try:
+        atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode(), exclusive=exclusive)
+    except BaseException:
+        if new_weights:  # ours alone: without its card it would block the name and waste the space
+            weights_path.unlink(missing_ok=True)
+        raise
+    return card_path
 
 
-def resolve_checkpoint(name_or_path: str | Path) -> Path:
+def resolve_checkpoint(name_or_path: str | Path, datasets: Collection[str] | None = None) -> Path:
     """The card path for a shipped name (``digits-cnn``), a user model's name, or a path.
 
     Raises:
-        CheckpointError: nothing of that name exists; the message lists what does.
+        CheckpointError: nothing of that name exists; the message lists what does (only the
+            checkpoints trained on ``datasets`` when given).
     """
     p = Path(name_or_path)
     candidates = [p, p.with_suffix(".json")] if p.suffix in ("", ".json", ".safetensors") else [p]
@@ -78,7 +100,8 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
     for c in candidates:
         if c.is_file():
             return c
-    known = ", ".join(sorted(card["name"] for card in list_cards())) or "none"
+    known = ", ".join(sorted(card["name"] for card in list_cards()
+                             if datasets is None or card.get("dataset") in datasets)) or "none"
     raise CheckpointError(f"no checkpoint called {str(name_or_path)!r}; available: {known}")
 
 
@@ -94,17 +117,27 @@ def read_card(card_path: Path) -> dict:
     return card
 
 
-def load_checkpoint(name_or_path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+def load_checkpoint(name_or_path: str | Path, device: str | torch.device = "cpu",
+                    datasets: Collection[str] | None = None) -> tuple[nn.Module, dict]:
     """Rebuild a model from its card and load its weights, in eval mode on ``device``.
+
+    ``datasets``: the training datasets the caller can use (e.g. :data:`DIGIT_DATASETS`); a
+    checkpoint trained on another (a photo head given to a digit command) is refused.
 
     Returns ``(model, card)``.
 
     Raises:
         CheckpointError: missing files, a weights file that is not safetensors, a checksum that
-            disagrees with the card, or tensor names/shapes that disagree with the architecture.
+            disagrees with the card, tensor names/shapes that disagree with the architecture, or
+            a dataset not among ``datasets``.
     """
-    card_path = resolve_checkpoint(name_or_path)
+    card_path = resolve_checkpoint(name_or_path, datasets)
     card = read_card(card_path)
+    if datasets is not None and card.get("dataset") not in datasets:
+        usable = ", ".join(sorted(c["name"] for c in list_cards() if c.get("dataset") in datasets)) or "none"
+        raise CheckpointError(f"{card['name']!r} was trained on {card.get('dataset') or 'unknown data'!r}, so it "
+                              f"cannot answer this (it needs a network trained on {' or '.join(datasets)}); "
+                              f"these can: {usable}")
     weights_path = card_path.with_suffix(".safetensors")
     if not weights_path.is_file():
         raise CheckpointError(f"model card {card_path.name} has no weights file {weights_path.name}")
@@ -143,18 +176,45 @@ def check_state(model: nn.Module, state: dict[str, torch.Tensor], card: dict, la
         raise CheckpointError(f"{label}: the card's tensor table does not match the weights file")
 
 
-def list_cards(include_user: bool = True) -> list[dict]:
+def list_cards(include_user: bool = True, problems: list[str] | None = None) -> list[dict]:
     """Cards of the shipped checkpoints (``trained/``) and, if asked, the user's saved models.
-    Each card gets ``source``: ``"shipped"`` or ``"user"``. Unreadable cards are skipped."""
+    Each card gets ``source``: ``"shipped"`` or ``"user"`` and ``path`` (the card's path).
+    Unreadable cards are skipped; with ``problems``, why each was skipped (naming its file) is
+    appended there. The weights are not read here: see :func:`checkpoint_problem`."""
     cards = []
     folders = [(TRAINED_DIR, "shipped")] + ([(user_models_dir(), "user")] if include_user else [])
     for folder, source in folders:
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             try:
-                cards.append({**read_card(path), "source": source})
-            except CheckpointError:
-                continue
+                cards.append({**read_card(path), "source": source, "path": str(path)})
+            except CheckpointError as exc:
+                if problems is not None:
+                    problems.append(str(exc))
     return cards
+
+
+_checked: dict[tuple, str | None] = {}
+
+
+def checkpoint_problem(card_path: str | Path) -> str | None:
+    """Why the checkpoint of this card cannot be loaded (a plain sentence naming its file), or None
+    if it loads: a truncated or corrupt weights file, a missing one, or weights that disagree with
+    the card. Remembered per file size and modification time, so a model list can ask at every
+    rerun and read each file once.
+    """
+    card_path = Path(card_path)
+    weights = card_path.with_suffix(".safetensors")
+    try:
+        key = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (card_path, weights)) + (str(card_path),)
+    except OSError:
+        key = (str(card_path), None)
+    if key not in _checked:
+        try:
+            load_checkpoint(card_path)
+            _checked[key] = None
+        except CheckpointError as exc:
+            _checked[key] = f"The saved model {card_path.stem!r} cannot be used and is left out: {exc}"
+    return _checked[key]
 
 
 def taken_model_names() -> set[str]:
@@ -174,14 +234,50 @@ def check_model_name(name: str, taken: set[str]) -> str | None:
     return None
 
 
+def output_problem(out: str | Path, overwrite: bool = False) -> str | None:
+    """Why a command may not save a checkpoint at ``out`` (a path without suffix), or None if it
+    may: the file name must be a valid model name (it becomes the card's ``name``, see
+    :func:`check_model_name`), and an existing checkpoint there — a shipped one in ``trained/`` or
+    a saved model — is replaced only when ``overwrite`` is asked for."""
+    out = Path(out)
+    stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
+    if not NAME_PATTERN.match(stem.name):
+        return (f"{stem.name!r} cannot name a checkpoint: use 1–64 letters, digits, '-', '_' or '.', starting with "
+                "a letter or digit, as the last part of --out")
+    if not overwrite and (stem.with_suffix(".json").exists() or stem.with_suffix(".safetensors").exists()):
+        shipped = " (a shipped checkpoint)" if stem.resolve().parent == TRAINED_DIR else ""
+        return (f"{stem.with_suffix('.json')} already exists{shipped}: choose another --out, or add --overwrite "
+                "to replace it")
+    return None
+
+
 def save_user_model(model: nn.Module, card: dict, name: str) -> Path:
     """Save a model the user trained under ``name`` in :func:`user_models_dir` (never over a
     shipped checkpoint or another saved model); returns the card's path.
 
     Raises:
-        ValueError: the name is not a valid file name or is taken (the message says which).
+        ValueError: the name is not a valid file name or is taken, or the files could not be
+            written (a full disk, a folder that cannot be written): the message says which in plain
+            words, and no existing file was changed.
     """
     problem = check_model_name(name, taken_model_names())
     if problem:
         raise ValueError(problem)
-    return save_checkpoint(model, card, user_models_dir() / name)
+    try:
+        # Exclusive: another session (or server process) saving the same name at the same moment
+        # gets "taken" instead of replacing that session's model.
+        return save_checkpoint(model, card, user_models_dir() / name, exclusive=True)
+    except FileExistsError:
+        raise ValueError(f"A model called {name!r} already exists; choose another name.") from None
+    except OSError as exc:
+        raise ValueError(save_failure(exc)) from exc
+
+
+def save_failure(exc: OSError) -> str:
+    """A plain sentence for a save that failed with ``exc``: a full disk or quota, no permission, or
+    another system error (its own words)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "The model could not be saved: the disk is full. Nothing was overwritten; ask your teacher to free space."
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "The model could not be saved: the models folder cannot be written. Nothing was overwritten."
+    return f"The model could not be saved ({exc.strerror or exc}). Nothing was overwritten."

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 # The learning rates a student can pick (a 1-3-10 ladder); a suggested rate is always one of them.
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+# Settings refuse a learning rate above this: nothing is learnt there, and the largest choice
+# above, 100, already shows a run blowing up.
+MAX_LEARNING_RATE = 1000.0
 # A network that guesses uniformly among K classes has a loss of ln K (2.30 for 10 classes). A loss
 # that stays above 10 × ln K for 5 batches in a row has blown up, even while it is still finite.
 BLOWUP_FACTOR, BLOWUP_BATCHES = 10.0, 5

@@ -12,14 +12,20 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True, exclusive: bool = False) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part:
     write a temporary file in the same folder, flush it to disk, then rename it over ``path``.
     ``durable=False`` skips the flush to disk, for caches whose lost entries are just recomputed.
+    ``exclusive=True`` never replaces an existing ``path``: the finished file is hard-linked into
+    place, which fails atomically if ``path`` exists, so of two writers (two sessions, two server
+    processes sharing the folder) exactly one wins.
+
+    A process killed part-way leaves ``path`` as it was (at worst a hidden ``.<name>.*.tmp`` file).
 
     Raises:
-        OSError: the folder cannot be created or written (e.g. a full disk); ``path`` is then
-            unchanged and no temporary file is left behind.
+        FileExistsError: ``exclusive`` and ``path`` already exists (it is left untouched).
+        OSError: the folder cannot be created or written (e.g. a full disk, ``errno.ENOSPC``);
+            ``path`` is then unchanged and no temporary file is left behind.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,7 +37,11 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> N
                 f.flush()
                 os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; give it a normal file's mode
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

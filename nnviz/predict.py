@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nnviz.checkpoints import load_checkpoint
+from nnviz.checkpoints import DIGIT_DATASETS, load_checkpoint
 from nnviz.data import dataset_info
 from nnviz.images import open_image
 from nnviz.preprocess import DigitInput, mnist_style
@@ -40,11 +40,13 @@ class DigitClassifier:
         device: where to run the network; the CPU is fastest for single images of this size.
 
     Raises:
-        nnviz.checkpoints.CheckpointError: see :func:`nnviz.checkpoints.load_checkpoint`.
+        nnviz.checkpoints.CheckpointError: see :func:`nnviz.checkpoints.load_checkpoint`; also a
+            checkpoint not trained on 28×28 grey images (:data:`~nnviz.checkpoints.DIGIT_DATASETS`),
+            e.g. a photo head.
     """
 
     def __init__(self, name: str, device: str = "cpu"):
-        self.model, self.card = load_checkpoint(name, device)
+        self.model, self.card = load_checkpoint(name, device, datasets=DIGIT_DATASETS)
         self.device = torch.device(device)
         mnist = dataset_info("mnist")
         norm = self.card.get("normalization", {"mean": mnist.mean, "std": mnist.std})

@@ -28,8 +28,8 @@ from torch import nn
 
 from nnviz import data
 from nnviz.augment import augment_batch
-from nnviz.divergence import (BLOWUP_BATCHES, BLOWUP_FACTOR, DEAD_FRACTION, Diverged, dead_relu_fraction,
-                              divergence_message, stuck_message)
+from nnviz.divergence import (BLOWUP_BATCHES, BLOWUP_FACTOR, DEAD_FRACTION, MAX_LEARNING_RATE, Diverged,
+                              dead_relu_fraction, divergence_message, stuck_message)
 from nnviz.events import BatchEnd, EpochEnd, TrainResult
 from nnviz.models import bf16_supported, build_model, count_parameters, pick_device
 
@@ -84,6 +84,9 @@ class TrainConfig:
             raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ValueError(f"learning rate must be a positive number, got {self.learning_rate}")
+        if self.learning_rate > MAX_LEARNING_RATE:
+            raise ValueError(f"learning rate must be at most {MAX_LEARNING_RATE:g}, got {self.learning_rate:g} "
+                             "(from about 1 upwards most networks already blow up)")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
         if self.schedule not in SCHEDULES:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from nnviz import test_set_views
 from nnviz.checkpoints import resolve_checkpoint
-from nnviz.data import load_tensors, raw_pixels
+from nnviz.data import DatasetUnavailable, load_tensors, raw_pixels
 from ui.resources import digit_classifier
 
 
@@ -23,6 +23,20 @@ def test_set() -> tuple:
     """``(images (10000, 1, 28, 28) normalised, labels (10000,) int64, pixels (10000, 28, 28) float32 in [0, 1])``."""
     images, labels = load_tensors("mnist", train=False)
     return images, labels, raw_pixels(images, "mnist")[:, 0].numpy()
+
+
+# A failed load is not kept by st.cache_resource: remember the failure for a minute, so that an
+# offline server does not retry the download at every rerun of every session.
+@st.cache_data(ttl=60, show_spinner=False)
+def missing_test_set() -> str | None:
+    """None when the MNIST test set is loaded; else a plain sentence saying that it is missing, why
+    and (for the teacher) where to put it. The Inspect page then shows only what works without it."""
+    try:
+        test_set()
+        return None
+    except DatasetUnavailable as exc:
+        return ("The 10,000 MNIST test images are not on this server, so this part of the page is left out; "
+                f"your own drawing still works. For the teacher: {exc}")
 
 
 def _sha(name: str) -> str:

@@ -21,7 +21,7 @@ from nnviz.inspection import Inspection, LayerInfo, most_active_units, penultima
 from nnviz.predict import DigitClassifier
 from nnviz.preprocess import BlankDrawing, mnist_style
 from ui.drawing import current_drawing
-from ui.inspect_cache import embedding, test_report, test_set
+from ui.inspect_cache import embedding, missing_test_set, test_report, test_set
 
 PLOT = {"displayModeBar": False}
 INPUTS = ["Your drawing", "A test image", "Show me a mistake"]
@@ -47,8 +47,10 @@ def choose_source() -> str:
 
 def choose_input(classifier: DigitClassifier, model_name: str, source: str) -> ChosenInput:
     """The input from ``source``: the student's drawing, a test image by class or index, or one of
-    the network's mistakes (another at each press). Without a drawing, test image #0 with a note."""
-    images, labels, pixels = test_set()
+    the network's mistakes (another at each press). Without a drawing, test image #0 with a note.
+    Without the test set (offline, no data folder) only the drawing works: the other sources, and
+    no drawing yet, say so in plain words and stop the page there."""
+    missing = missing_test_set()
     index = 0
     if source == "Your drawing":
         try:
@@ -58,10 +60,14 @@ def choose_input(classifier: DigitClassifier, model_name: str, source: str) -> C
             digit = mnist_style(drawing)
             return ChosenInput(digit.tensor(classifier.mean, classifier.std), digit.image, "your drawing", "drawing")
         except BlankDrawing:
-            st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back. "
-                    "Meanwhile here is test image #0.")
+            st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back."
+                    + ("" if missing else " Meanwhile here is test image #0."))
             st.page_link("app_pages/draw.py", label="Draw a digit", icon=":material/draw:")
-    elif source == "Show me a mistake":
+    if missing:
+        st.warning(missing, icon=":material/cloud_off:")
+        st.stop()
+    images, labels, pixels = test_set()
+    if source == "Show me a mistake":
         wrong = test_report(model_name).mistakes()
         if st.button("Show me another mistake", icon=":material/casino:") or "inspect_mistake" not in st.session_state:
             st.session_state["inspect_mistake"] = int(np.random.default_rng().choice(wrong))
@@ -69,7 +75,7 @@ def choose_input(classifier: DigitClassifier, model_name: str, source: str) -> C
         if index not in set(wrong.tolist()):  # another network was chosen: it may get this one right
             index = st.session_state["inspect_mistake"] = int(wrong[0])
         st.caption(f"One of the {len(wrong)} test images this network gets wrong.")
-    else:
+    elif source == "A test image":
         how = st.radio("Pick it", ["by class", "by index"], horizontal=True, key="inspect_pick")
         if how == "by class":
             digit_class = st.selectbox("Digit", range(10), key="inspect_class")
@@ -139,7 +145,10 @@ def layer_options(module: torch.nn.Module, result: Inspection, layer: str) -> di
 
 def how_good(model_name: str, classes: list[str]) -> None:
     """Test accuracy, the confusion matrix (click a cell to list its images), per-class accuracy
-    and the most confident mistakes, on the 10,000 MNIST test images."""
+    and the most confident mistakes, on the 10,000 MNIST test images (or why they are missing)."""
+    if missing := missing_test_set():
+        st.info(missing, icon=":material/cloud_off:")
+        return
     _, _, pixels = test_set()
     report = test_report(model_name)
     st.metric("Test accuracy", f"{report.accuracy:.2%}", help=f"{int(np.trace(report.confusion)):,} of "
@@ -179,7 +188,10 @@ def how_good(model_name: str, classes: list[str]) -> None:
 def embedding_map(model_name: str, model: torch.nn.Module, classes: list[str], result: Inspection,
                   chosen: ChosenInput) -> None:
     """The 2-D map (PCA or t-SNE) of 2,000 test images' penultimate features, with this input
-    as a star; click or lasso dots to see their digits."""
+    as a star; click or lasso dots to see their digits (or why the test images are missing)."""
+    if missing := missing_test_set():
+        st.info(missing, icon=":material/cloud_off:")
+        return
     _, _, pixels = test_set()
     method = st.radio("Projection", ["pca", "tsne"], horizontal=True, key="inspect_projection",
                       format_func={"pca": "PCA (fast, linear)", "tsne": "t-SNE (slower, shows clusters)"}.get)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from nnviz.checkpoints import list_cards
 from nnviz.predict import DigitClassifier
+from ui import saved_models
 
 
 @st.cache_resource(show_spinner="Loading the trained network…")
@@ -16,21 +16,32 @@ def digit_classifier(name: str) -> DigitClassifier:
     return DigitClassifier(name)
 
 
-def digit_model_cards() -> list[dict]:
-    """Cards of the digit checkpoints (shipped and saved by users), shipped first."""
-    return [c for c in list_cards() if c.get("dataset") == "mnist"]
+def digit_model_cards(problems: list[str] | None = None) -> list[dict]:
+    """Cards of the digit checkpoints this session may use (shipped, and the ones it saved: see
+    :mod:`ui.saved_models`), shipped first; checkpoints that cannot be loaded are left out, and
+    with ``problems`` a sentence naming each one's file is appended there."""
+    cards, found = saved_models.visible_cards()
+    if problems is not None:
+        problems.extend(found)
+    return [c for c in cards if c.get("dataset") == "mnist"]
 
 
 def choose_digit_model(key: str, with_accuracy: bool = False) -> str:
-    """A radio button of the digit networks (shipped and saved); returns the chosen name. With
-    none available, shows how to train one and stops the page."""
-    cards = digit_model_cards()
+    """A radio button of the digit networks (shipped and this session's saved ones) and a way to
+    open one saved earlier; returns the chosen name. A network that cannot be loaded is named in a
+    warning and left out. With none available, shows how to train one and stops the page."""
+    problems: list[str] = []
+    cards = digit_model_cards(problems)
+    for problem in problems:
+        st.warning(problem, icon=":material/broken_image:")
     if not cards:
         st.error("No trained digit network found in `trained/`. See the README to train one.")
         st.stop()
     labels = {c["name"]: f"{c['architecture']['kind'].upper()} — {c['name']}" + (
         f" ({c['metrics']['test_accuracy']:.2%} on MNIST test)" if with_accuracy else "") for c in cards}
-    return st.radio("Network", list(labels), format_func=labels.get, horizontal=True, key=key)
+    chosen = st.radio("Network", list(labels), format_func=labels.get, horizontal=True, key=key)
+    saved_models.open_saved_model(key)
+    return chosen
 
 
 def use_one_thread_for_inference() -> None:

@@ -28,6 +28,7 @@ from nnviz.models import architecture_for, available_devices
 from nnviz.divergence import LEARNING_RATES
 from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig
 from ui.live_chart import live_chart
+from ui.saved_models import remember
 
 LIVE = "train_live"
 HISTORY = "train_history"
@@ -86,11 +87,13 @@ def save_run(record: RunRecord, name: str) -> str:
     """Save ``record``'s model under ``name`` in the user models folder; returns the card path.
 
     Raises:
-        ValueError: the name is invalid or taken, or the run has no model to save.
+        ValueError: the name is invalid or taken, the run has no model to save, or the disk is
+            full (a plain message; nothing is overwritten).
     """
     if record.model is None or record.card is None:
         raise ValueError("This run has no trained model to save.")
     path = save_user_model(record.model, record.card, name)
+    remember(name)  # this session's lists show it; other sessions' do not
     record.saved_as = name
     return str(path)
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from nnviz.checkpoints import CheckpointError, load_checkpoint
-from nnviz.data import DatasetUnavailable, load_tensors
+from nnviz.data import DATASETS, DatasetUnavailable, load_tensors
 from nnviz.training import evaluate
 
 
@@ -22,9 +22,10 @@ def evaluate_checkpoint(name: str) -> dict:
     """``{"model", "dataset", "n", "accuracy", "loss"}`` of checkpoint ``name`` on its test split.
 
     Raises:
-        CheckpointError, DatasetUnavailable.
+        CheckpointError: also for a checkpoint whose dataset has no official test split here (a
+            photo head: its held-out accuracy is in its card). DatasetUnavailable.
     """
-    model, card = load_checkpoint(name)
+    model, card = load_checkpoint(name, datasets=tuple(DATASETS))
     images, labels = load_tensors(card["dataset"], train=False)
     accuracy, loss = evaluate(model, images, labels)
     return {"model": card["name"], "dataset": card["dataset"], "n": len(labels), "accuracy": accuracy, "loss": loss}

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nnviz.checkpoints import save_checkpoint, user_models_dir
+from nnviz.checkpoints import output_problem, save_checkpoint, save_failure, user_models_dir
 from nnviz.data import DATASETS, DatasetUnavailable
 from nnviz.divergence import Diverged
 from nnviz.models import ACTIVATIONS, sized_for
@@ -36,6 +36,8 @@ def register(sub) -> None:
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), help="MLP activation")
     p.add_argument("--device", help="cuda, mps or cpu (default: the best present)")
     p.add_argument("--out", type=Path, help="checkpoint path without suffix (default: user_models/<dataset>-<model>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing checkpoint at --out (e.g. a shipped one in trained/)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
 
@@ -68,6 +70,15 @@ def run(args: argparse.Namespace) -> int:
     if args.no_augment:
         config.augment = False
     out = args.out or user_models_dir() / f"{args.dataset}-{args.model}"
+    # Refused before training, not after an hour of it.
+    problem = output_problem(out, args.overwrite)
+    try:
+        config.validate()
+    except ValueError as exc:
+        problem = problem or str(exc)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
 
     try:
         model = new_model(architecture, config.seed)
@@ -76,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
     except (DatasetUnavailable, ValueError, Diverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    path = save_checkpoint(model.cpu(), card, out)
+    try:
+        path = save_checkpoint(model.cpu(), card, out)
+    except OSError as exc:
+        print(f"error: {save_failure(exc)}", file=sys.stderr)
+        return 1
     print(f"saved {path} (test accuracy {card['metrics']['test_accuracy']:.4f}, {card['training_time_s']:.0f} s)")
     return 0
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from nnviz.archives import ArchiveError, extract_zip
-from nnviz.checkpoints import CheckpointError, save_checkpoint, user_models_dir
+from nnviz.checkpoints import CheckpointError, output_problem, save_checkpoint, save_failure, user_models_dir
 from nnviz.photos.features import FeatureCache, extract_features
 from nnviz.photos.labelled import DatasetError, find_labelled_photos, split_photos
 from nnviz.photos.transfer import HEAD_CONFIG, HeadJob
@@ -35,6 +35,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, help="feature cache folder (default: data/features/efficientnet-lite0)")
     p.add_argument("--out", type=Path, help="checkpoint path without suffix (default: user_models/photos-head)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint at --out")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
 
@@ -49,6 +50,19 @@ def progress_printer(quiet: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    out = args.out or user_models_dir() / "photos-head"
+    config = replace(HEAD_CONFIG, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed)
+    # Refused before the photos go through the backbone (minutes), not after.
+    problem = output_problem(out, args.overwrite)
+    try:
+        config.validate()
+        if not 0 < args.test_fraction < 1:
+            raise ValueError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
+    except ValueError as exc:
+        problem = problem or str(exc)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="nnviz-photos-") as tmp:
         try:
             root = args.data
@@ -71,8 +85,6 @@ def run(args: argparse.Namespace) -> int:
     values = feats.values[feats.ok]
     try:
         split = split_photos(photos.labels, photos.sites, args.test_fraction, args.seed)
-        config = replace(HEAD_CONFIG, epochs=args.epochs, learning_rate=args.lr,
-                         batch_size=args.batch_size, seed=args.seed)
         job = HeadJob(values, photos, split, config)
         if not args.quiet:
             print(f"{len(photos)} photos, {len(photos.classes)} classes; held out {split.description}")
@@ -89,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     m = job.metrics
     print(f"held-out photos: {m.n}, accuracy {m.accuracy:.2%}, log loss {m.log_loss:.4f} "
           f"(chance: {1 / len(photos.classes):.2%})")
-    out = args.out or user_models_dir() / "photos-head"
-    print(f"saved {save_checkpoint(head, card, out)}")
+    try:
+        print(f"saved {save_checkpoint(head, card, out)}")
+    except OSError as exc:
+        print(f"error: {save_failure(exc)}", file=sys.stderr)
+        return 1
     return 0

@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 import sys
 
-from nnviz.checkpoints import save_checkpoint, user_models_dir
+from nnviz.checkpoints import output_problem, save_checkpoint, save_failure, user_models_dir
 from nnviz.data import DatasetUnavailable
 from nnviz.divergence import Diverged
 from nnviz.commands.train import progress_printer
@@ -33,6 +33,14 @@ def run_numpy(args: argparse.Namespace) -> int:
     hidden = args.hidden or architecture["hidden"]
     activation = args.activation or architecture["activation"]
     out = args.out or user_models_dir() / f"{args.dataset}-numpy-mlp"
+    problem = output_problem(out, args.overwrite)
+    try:
+        config.validate()
+    except ValueError as exc:
+        problem = problem or str(exc)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
 
     try:
         mlp = new_numpy_mlp(hidden, activation, args.dataset, config.seed, config.dtype)
@@ -41,7 +49,11 @@ def run_numpy(args: argparse.Namespace) -> int:
     except (DatasetUnavailable, ValueError, Diverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    path = save_checkpoint(model, card, out)
+    try:
+        path = save_checkpoint(model, card, out)
+    except OSError as exc:
+        print(f"error: {save_failure(exc)}", file=sys.stderr)
+        return 1
     print(f"saved {path} (test accuracy {card['metrics']['test_accuracy']:.4f}, {card['training_time_s']:.0f} s, "
           "trained by the NumPy code)")
     return 0
