@@ -121,34 +121,57 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """A real ``streamlit run app.py`` server on a free loopback port, for the whole session."""
+def _start_server(log: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` on a free loopback port with ``env`` added to the environment;
+    returns ``(process, url)`` once it answers its health check (fails the test otherwise)."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "NNVIZ_USER_MODELS": str(tmp_path_factory.mktemp("user_models"))}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
+                return proc, url
         except OSError:
             time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start within 90 s:\n{log.read_text()[-3000:]}")
-    yield url
+    _stop_server(proc)
+    pytest.fail(f"streamlit did not start within 90 s:\n{log.read_text()[-3000:]}")
+
+
+def _stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """A real ``streamlit run app.py`` server on a free loopback port, for the whole session."""
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    proc, url = _start_server(log, {"NNVIZ_USER_MODELS": str(tmp_path_factory.mktemp("user_models"))})
+    yield url
+    _stop_server(proc)
+
+
+@pytest.fixture
+def start_app(tmp_path):
+    """``start_app(env) -> url``: a fresh ``streamlit run app.py`` process of this test's own (e.g. a
+    restarted server, or one with its own user models folder), stopped at the end of the test."""
+    started = []
+
+    def start(env: dict[str, str]) -> str:
+        proc, url = _start_server(tmp_path / f"streamlit-{len(started)}.log", env)
+        started.append(proc)
+        return url
+    yield start
+    for proc in started:
+        _stop_server(proc)
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,8 @@ def choose_digit_model(key: str, with_accuracy: bool = False) -> str:
         st.error("No trained digit network found in `trained/`. See the README to train one.")
         st.stop()
     labels = {c["name"]: f"{c['architecture']['kind'].upper()} — {c['name']}" + (
-        f" ({c['metrics']['test_accuracy']:.2%} on MNIST test)" if with_accuracy else "") for c in cards}
+        f" ({accuracy:.2%} on MNIST test)" if with_accuracy and (accuracy := c.get("metrics", {}).get("test_accuracy"))
+        is not None else "") for c in cards}
     chosen = st.radio("Network", list(labels), format_func=labels.get, horizontal=True, key=key)
     saved_models.open_saved_model(key)
     return chosen
