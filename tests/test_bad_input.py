@@ -23,6 +23,18 @@ from nnviz.photos.transfer import head_architecture
 from nnviz.training import QUICK_CONFIG, TrainConfig
 
 
+@pytest.fixture
+def no_work(monkeypatch):
+    """The training commands' work (training, the photos' features) fails the test if it starts:
+    a refusal must come first, and a broken refusal never trains or writes anything."""
+    def started(*args, **kwargs):
+        raise AssertionError("the command started working instead of refusing")
+    for target in ("nnviz.commands.train.train_model", "nnviz.commands.train_numpy.train_numpy_model",
+                   "nnviz.commands.train_head.extract_features", "nnviz.commands.train.save_checkpoint",
+                   "nnviz.commands.train_numpy.save_checkpoint", "nnviz.commands.train_head.save_checkpoint"):
+        monkeypatch.setattr(target, started)
+
+
 # --- hyperparameters ------------------------------------------------------------------------------
 
 OUT_OF_RANGE = {
@@ -55,7 +67,7 @@ def test_out_of_range_settings_are_refused_in_plain_words(case):
 @pytest.mark.parametrize("command", [["train", "--model", "cnn"], ["train", "--model", "numpy-mlp"],
                                      ["train-head", "--data", "nowhere"]])
 def test_the_training_commands_refuse_out_of_range_settings_before_any_work(command, args, message, tmp_path,
-                                                                             capsys, monkeypatch):
+                                                                             capsys, monkeypatch, no_work):
     monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path))
     assert main([*command, *args, "--quiet"]) == 2
     err = capsys.readouterr().err
@@ -63,7 +75,7 @@ def test_the_training_commands_refuse_out_of_range_settings_before_any_work(comm
     assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
 
 
-def test_train_head_refuses_a_held_out_fraction_outside_0_1(capsys):
+def test_train_head_refuses_a_held_out_fraction_outside_0_1(capsys, no_work):
     assert main(["train-head", "--data", "nowhere", "--test-fraction", "1.5"]) == 2
     assert capsys.readouterr().err == "error: --test-fraction must be between 0 and 1, got 1.5\n"
 
@@ -122,7 +134,7 @@ def _digest(folder):
 
 @pytest.mark.parametrize("command", [["train", "--model", "cnn"], ["train", "--model", "numpy-mlp"],
                                      ["train-head", "--data", "nowhere"]])
-def test_training_never_overwrites_a_shipped_checkpoint_unless_asked(command, capsys):
+def test_training_never_overwrites_a_shipped_checkpoint_unless_asked(command, capsys, no_work):
     before = _digest(TRAINED_DIR)
     assert main([*command, "--out", str(TRAINED_DIR / "digits-cnn"), "--quiet"]) == 2
     assert capsys.readouterr().err == (f"error: {TRAINED_DIR / 'digits-cnn.json'} already exists (a shipped "
@@ -131,13 +143,13 @@ def test_training_never_overwrites_a_shipped_checkpoint_unless_asked(command, ca
 
 
 @pytest.mark.parametrize("out", ["../", "bad name", "-dash", "a/.hidden"])
-def test_an_out_path_that_cannot_name_a_checkpoint_is_refused(out, tmp_path, capsys):
+def test_an_out_path_that_cannot_name_a_checkpoint_is_refused(out, tmp_path, capsys, no_work):
     assert main(["train", "--model", "cnn", "--out", str(tmp_path / out), "--quiet"]) == 2
     assert "cannot name a checkpoint" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_saved_model_is_not_replaced_by_a_later_run_unless_asked(tmp_path, capsys):
+def test_a_saved_model_is_not_replaced_by_a_later_run_unless_asked(tmp_path, capsys, no_work):
     arch = head_architecture(2)
     save_checkpoint(build_model(arch), {"architecture": arch, "dataset": "photos"}, tmp_path / "mine")
     before = _digest(tmp_path)
