@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load, save
 from torch import nn
 
-from nnviz.files import atomic_write_bytes
+from nnviz.files import atomic_write_files
 from nnviz.models import build_model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,9 +53,9 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | Path, exclusive: b
 
     The card is completed with ``tensors`` (name → shape), ``weights_sha256`` and
     ``card_version``; it must already hold ``architecture`` (see :func:`nnviz.models.build_model`).
-    Both files are written atomically; the weights first, so a card never points at weights
-    that are not there yet. If the card cannot be written, weights this call created are removed
-    again. ``exclusive=True`` never replaces an existing checkpoint of that name.
+    Both files are written in full first, then put in place, the weights first, so a card never
+    points at weights that are not there yet (:func:`nnviz.files.atomic_write_files`): a failed
+    write changes nothing. ``exclusive=True`` never replaces an existing checkpoint of that name.
 
     Returns the path of the card.
 
@@ -74,14 +74,10 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | Path, exclusive: b
     weights_path, card_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
     if exclusive and card_path.exists():
         raise FileExistsError(errno.EEXIST, "a checkpoint of this name exists", str(card_path))
-    new_weights = not weights_path.exists()
-    atomic_write_bytes(weights_path, weights, exclusive=exclusive)
-    try:
-        atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode(), exclusive=exclusive)
-    except BaseException:
-        if new_weights:  # ours alone: without its card it would block the name and waste the space
-            weights_path.unlink(missing_ok=True)
-        raise
+    # Both written in full before either is put in place: a full disk never leaves new weights
+    # beside an old card (which would fail its checksum).
+    atomic_write_files({weights_path: weights, card_path: (json.dumps(card, indent=2) + "\n").encode()},
+                       exclusive=exclusive)
     return card_path
 
 

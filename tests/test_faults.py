@@ -100,17 +100,23 @@ def test_the_app_starts_with_a_corrupt_checkpoint_and_the_others_work(models, op
 # --- saves that fail half-way ---------------------------------------------------------------------
 
 
-def test_a_full_disk_gives_a_message_and_changes_nothing(models, monkeypatch):
+@pytest.mark.parametrize("full_at", [1, 2], ids=["writing the weights", "writing the card"])
+def test_a_full_disk_gives_a_message_and_changes_nothing(models, monkeypatch, full_at):
     save_small("before")
     before = digest(models)
+    calls, fsync = [], os.fsync
 
     def disk_full(fd):
-        raise OSError(errno.ENOSPC, "No space left on device")
+        calls.append(fd)
+        if len(calls) >= full_at:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        fsync(fd)
     monkeypatch.setattr("nnviz.files.os.fsync", disk_full)
     with pytest.raises(ValueError) as info:
         save_small("after")
     assert str(info.value) == DISK_FULL
     assert digest(models) == before  # no new file, no temporary file, the other model untouched
+    calls.clear()
     with pytest.raises(OSError):  # the command line's overwrite path: the previous checkpoint stays whole
         save_checkpoint(build_model(SMALL_MLP), {"architecture": SMALL_MLP, "dataset": "mnist"}, models / "before")
     assert digest(models) == before
@@ -163,7 +169,8 @@ else:
     ("new", "link", 1),  # between the weights' temporary file and its place
     ("new", "fsync", 2),  # weights in place, the card half written
     ("new", "link", 2),  # between the card's temporary file and its place
-    ("overwrite", "fsync", 1),  # the command line's --overwrite, killed while writing
+    ("overwrite", "fsync", 1),  # the command line's --overwrite, killed while writing the weights
+    ("overwrite", "fsync", 2),  # ... while writing the card
     ("overwrite", "replace", 1),  # ... before the first rename
 ])
 def test_a_save_killed_half_way_leaves_the_previous_files_intact(models, how, where, nth):
