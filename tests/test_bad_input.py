@@ -162,14 +162,17 @@ def test_a_saved_model_is_not_replaced_by_a_later_run_unless_asked(tmp_path, cap
 
 
 @pytest.mark.browser
-def test_an_upload_over_the_size_limit_is_refused_with_a_message(page, app_url):
+def test_an_upload_over_the_size_limit_is_refused_with_a_message(page, app_url, tmp_path):
     """The limit is ``server.maxUploadSize`` (50 MB in .streamlit/config.toml): the upload widget
     refuses a 51 MB file with its message and the page does not receive it."""
     page.goto(f"{app_url}/photos")
     uploader = page.get_by_test_id("stFileUploaderDropzoneInput").first
     uploader.wait_for(state="attached", timeout=120_000)
-    big = b"\xff\xd8\xff" + b"\0" * (51 * 1024 * 1024)
-    uploader.set_input_files({"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": big})
+    big = tmp_path / "huge.jpg"
+    with open(big, "wb") as f:
+        f.write(b"\xff\xd8\xff")
+        f.truncate(51 * 1024 * 1024)  # 51 MB (sparse: no disk used)
+    uploader.set_input_files(big)
     error = page.get_by_text(re.compile(r"File must be 50(\.0)? ?MB or smaller"))
     error.wait_for(timeout=30_000)
     assert error.is_visible()

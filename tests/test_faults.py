@@ -207,7 +207,7 @@ def test_a_saved_model_is_listed_by_a_freshly_started_server(models, start_app, 
     try:
         page.goto(f"{url}/draw")
         page.get_by_text("Open a model you saved earlier").click()
-        field = page.get_by_label("Its name")
+        field = page.get_by_label("Its name", exact=True).and_(page.get_by_test_id("stTextInputField"))
         field.fill("kept-over-restart")
         field.press("Enter")
         page.get_by_text("MLP — kept-over-restart").wait_for(timeout=60_000)
