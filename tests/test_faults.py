@@ -269,8 +269,8 @@ def test_inspect_works_on_a_drawing_without_the_test_set(no_test_set, open_page,
                                                 "4. Where the network looks"]
     missing = [i.value for i in at.info if "MNIST test images are not on this server" in i.value]
     assert len(missing) == 2  # sections 5 and 6 say why they are empty
-    assert missing[0].startswith("The 10,000 MNIST test images are not on this server, so this part of the page is "
-                                 "left out; your own drawing still works.")
+    assert missing[0] == ("The 10,000 MNIST test images are not on this server, so this part is left out; your own "
+                          "drawing still works. (Teacher: the server's log says where to put them.)")
     at.segmented_control(key="inspect_source").set_value("A test image").run()
     assert not at.exception, at.exception
     assert any("MNIST test images are not on this server" in w.value for w in at.warning)

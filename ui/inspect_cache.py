@@ -10,12 +10,16 @@ between all sessions; they are only read.
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from nnviz import test_set_views
 from nnviz.checkpoints import resolve_checkpoint
 from nnviz.data import DatasetUnavailable, load_tensors, raw_pixels
 from ui.resources import digit_classifier
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test set…")
@@ -29,14 +33,16 @@ def test_set() -> tuple:
 # offline server does not retry the download at every rerun of every session.
 @st.cache_data(ttl=60, show_spinner=False)
 def missing_test_set() -> str | None:
-    """None when the MNIST test set is loaded; else a plain sentence saying that it is missing, why
-    and (for the teacher) where to put it. The Inspect page then shows only what works without it."""
+    """None when the MNIST test set is loaded; else a short plain sentence saying that it is missing
+    (the full reason, with where to put the files, goes to the server's log for the teacher). The
+    Inspect page then shows only what works without it."""
     try:
         test_set()
         return None
     except DatasetUnavailable as exc:
-        return ("The 10,000 MNIST test images are not on this server, so this part of the page is left out; "
-                f"your own drawing still works. For the teacher: {exc}")
+        log.warning("Inspect without the MNIST test set: %s", exc)
+        return ("The 10,000 MNIST test images are not on this server, so this part is left out; your own "
+                "drawing still works. (Teacher: the server's log says where to put them.)")
 
 
 def _sha(name: str) -> str:
