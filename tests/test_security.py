@@ -141,3 +141,20 @@ def test_the_server_listens_on_localhost_with_its_protections_on():
     assert server.get("enableXsrfProtection", True) is True
     assert server.get("enableCORS", True) is True
     assert server["maxUploadSize"] == 50  # MB, the largest photo or zip a student can upload
+
+
+@pytest.mark.parametrize("name", ["../../../escape.jpg", "/etc/passwd", "shot.<img src=x>", "a.j\x00pg", "..\\x.png"])
+def test_a_camera_pictures_file_name_never_becomes_its_path(name, beagle):
+    """The file a student gives the camera or the uploader is stored under its hash in the session's
+    folder; of the student's name only a plain extension (``.png``) is kept."""
+    from streamlit import session_state
+
+    from ui.teach import Collection
+
+    collection = Collection()
+    assert collection.add(0, name, beagle.read_bytes()) is None
+    [path] = collection.examples[0]
+    folder = session_state["session_folder_camera"].path
+    assert path.parent == folder / "0" and path.suffix in (".jpg", ".png") and path.stem.isalnum()
+    assert path.read_bytes() == beagle.read_bytes()
+    session_state["session_folder_camera"].remove()

@@ -10,6 +10,7 @@ results, the save form and the submission work the same for a zip of labelled ph
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from nnviz.photos.transfer import head_answer, head_grad_cam
 from ui import photos as ui
 from ui.photos import PLOT, PhotoTraining
 from ui.session_files import session_folder
+
+SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
 
 COLLECTION = "teach_collection"
 MAX_CLASSES = 6
@@ -62,7 +65,9 @@ class Collection:
             backbone.check_size(open_image(data, name), name)
         except ImageReadError as exc:
             return str(exc)
-        path = session_folder("camera") / str(i) / f"{sha[:16]}{Path(name).suffix.lower() or '.jpg'}"
+        # The file is named by its hash; of the student's file name only a plain extension is kept.
+        suffix = Path(name).suffix.lower()
+        path = session_folder("camera") / str(i) / f"{sha[:16]}{suffix if SUFFIX.fullmatch(suffix) else '.jpg'}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self.examples[i].append(path)
