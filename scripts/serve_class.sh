@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
   esac
   shift 2
 done
+PATH=$PATH:/usr/sbin  # where Debian puts nginx, not on a normal user's PATH
 command -v nginx >/dev/null || { echo "nginx is not installed: apt-get install nginx" >&2; exit 1; }
 [ -x .venv/bin/streamlit ] || { echo "no .venv: see the README's first command" >&2; exit 1; }
 keep_dir=$([ -n "$dir" ] && echo yes || echo no)

@@ -25,8 +25,10 @@ from playwright.sync_api import expect
 from browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, wait_for_prediction
 
 ROOT = Path(__file__).resolve().parent.parent
+# Debian puts nginx in /usr/sbin, which is not on a normal user's PATH.
+NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(shutil.which("nginx") is None,
+              pytest.mark.skipif(NGINX is None,
                                  reason="nginx is not installed (apt-get install nginx; scripts/test.sh does)")]
 
 
@@ -142,6 +144,7 @@ def test_draw_and_upload_through_the_proxy_stay_on_one_process(class_server, con
     page = context.new_page()
     box = open_draw_page(page, class_server.url)
     key = routing_cookie(context)
+    assert key is not None, "the first response set no nnviz_backend cookie"
     cookie = next(c for c in context.cookies() if c["name"] == "nnviz_backend")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     first = class_server.routes()[key][0]
@@ -204,3 +207,43 @@ def test_a_model_saved_through_one_process_is_listed_by_the_other(class_server, 
     finally:
         for c in contexts:
             c.close()
+
+
+@pytest.fixture
+def round_robin(class_server, tmp_path):
+    """A second nginx in front of the same two processes with the sticky routing taken out of the
+    same configuration (plain round robin, nginx's default): its URL and its folder."""
+    port = _free_ports(1)
+    config = (class_server.folder / "nnviz.conf").read_text()
+    assert "    hash $nnviz_sticky consistent;\n" in config
+    config = config.replace("    hash $nnviz_sticky consistent;\n", "")
+    config = "\n".join(f"    listen 127.0.0.1:{port};" if line.strip().startswith("listen ") else line
+                       for line in config.splitlines())
+    (tmp_path / "nnviz.conf").write_text(config)
+    (tmp_path / "nginx.conf").write_text((class_server.folder / "nginx.conf").read_text()
+                                         .replace(str(class_server.folder), str(tmp_path)))
+    (tmp_path / "tmp").mkdir()
+    proc = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                             "-e", str(tmp_path / "error.log")])
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc, tmp_path / "error.log", timeout_s=20)
+        yield f"http://127.0.0.1:{port}", tmp_path
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_without_sticky_routing_uploads_fail(round_robin, context, animals):
+    """What the cookie prevents: one browser's requests spread over both processes, and an upload
+    sent to the process that does not hold its session is refused ("400 Invalid session_id")."""
+    url, folder = round_robin
+    page = context.new_page()
+    page.goto(f"{url}/photos")
+    page.get_by_text("Upload one or many photos").wait_for(timeout=90_000)
+    photos = sorted((animals / "camera_trap").glob("*.jpg"))[:3]
+    page.locator("input[type=file]").first.set_input_files([str(p) for p in photos])
+    # Each file is its own PUT; round robin sends consecutive requests to alternate processes.
+    page.locator("[data-testid=stFileChipIconError]").first.wait_for(timeout=60_000)
+    requests = [r for rs in ClassServer(url, [], folder).routes().values() for r in rs]
+    assert len({upstream for upstream, _, _ in requests}) == 2
+    assert any(r.startswith("PUT /_stcore/upload_file/") and s == 400 for _, s, r in requests), requests
