@@ -28,8 +28,12 @@ PATH=$PATH:/usr/sbin  # where Debian puts nginx, not on a normal user's PATH
 command -v nginx >/dev/null || { echo "nginx is not installed: apt-get install nginx" >&2; exit 1; }
 [ -x .venv/bin/streamlit ] || { echo "no .venv: see the README's first command" >&2; exit 1; }
 keep_dir=$([ -n "$dir" ] && echo yes || echo no)
-dir=$(realpath "${dir:-$(mktemp -d)}") && mkdir -p "$dir/tmp"
+dir=$(realpath -m "${dir:-$(mktemp -d)}") && mkdir -p "$dir/tmp"
 export NNVIZ_USER_MODELS=$(realpath -m "${NNVIZ_USER_MODELS:-user_models}")
+# The address students type, for the Home page's join link: the proxy's port, not an app process's.
+host=${listen%:*}
+[ "$host" = 0.0.0.0 ] && host=$(hostname -I | awk '{print $1}')
+case "$host" in 127.*|localhost) ;; *) export NNVIZ_JOIN_URL=${NNVIZ_JOIN_URL:-http://$host:${listen##*:}} ;; esac
 
 pids=()
 stop() {
