@@ -85,10 +85,18 @@ for ((i = 0; i < processes; i++)); do
   done
 done
 nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
-pids+=($!)
+nginx_pid=$!
+pids+=($nginx_pid)
 echo "== nnviz: $processes app processes behind http://$listen (nginx folder: $dir)"
-# One process ending (a crash, or nginx refusing its port) ends the others: a half-working class
-# server would hide the failure.
+# An app process that ends is reported and the others go on: nginx sends its students to them (as
+# new sessions). Everything stops when nginx ends or no app process is left.
 set +e
-wait -n
-echo "== stopping: a process ended (exit status $?)"
+left=$processes
+while :; do
+  wait -n -p ended
+  status=$?
+  [ "$ended" = "$nginx_pid" ] && { echo "== nginx ended (exit status $status)"; break; }
+  left=$((left - 1))
+  echo "== an app process ended (exit status $status); $left left"
+  [ "$left" -gt 0 ] || break
+done

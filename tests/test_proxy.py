@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -30,6 +31,10 @@ NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(NGINX is None,
                                  reason="nginx is not installed (apt-get install nginx; scripts/test.sh does)")]
+
+
+# deploy/nginx/nnviz.conf's log_format nnviz_upstream.
+LOG_LINE = re.compile(r'\S+ (\S+) (\d+) "([^"]*)" "(.*)"')
 
 
 def _port_free(port: int) -> bool:
@@ -81,8 +86,8 @@ class ClassServer:
         """nginx's access log: ``{routing key: [(app address, status, request line), ...]}``."""
         routes = defaultdict(list)
         for line in (self.folder / "access.log").read_text().splitlines():
-            _, key, upstream, status, request = line.split(" ", 4)
-            routes[key].append((upstream, int(status), request.strip('"')))
+            key, status, upstream, request = LOG_LINE.fullmatch(line).groups()
+            routes[key].append((upstream, int(status), request))
         return routes
 
     def backend_of(self, context) -> str:
