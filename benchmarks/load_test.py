@@ -18,6 +18,11 @@ the training queue's wait (Start pressed → the run leaves the queue) and the C
     .venv/bin/python benchmarks/load_test.py --students 10 30 60 --browsers 2
     .venv/bin/python benchmarks/load_test.py --url http://host:8501 --pid 1234   # a running server
 
+Memory: the baseline is the server's RSS ``--settle`` s after one warm-up tab loaded every shared
+model and left; each phase prints its RSS at the start, its peak and ``--settle`` s after all its
+students left. Streamlit keeps a disconnected session ``server.disconnectedSessionTTL`` seconds
+(120 by default) for a tab that reconnects, so RSS measured sooner still holds those sessions.
+
 The script starts its own server (``streamlit run app.py`` on a free port, ``NNVIZ_USER_MODELS``
 in a temporary folder) unless ``--url`` is given; then CPU and memory are read only with ``--pid``
 (the server's process id; on another machine leave it out).
