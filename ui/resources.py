@@ -7,7 +7,13 @@ import streamlit as st
 import torch
 
 from nnviz.checkpoints import list_cards
+from nnviz.memory import release_freed_memory_every
 from nnviz.predict import DigitClassifier
+
+# Sessions come and go all lesson long; what they freed goes back to the system instead of staying
+# in glibc's arenas at the class's peak (measured in benchmarks/load_test.py). Once per process;
+# every page imports this module.
+release_freed_memory_every(30)
 
 
 @st.cache_resource(show_spinner="Loading the trained network…")
