@@ -299,7 +299,10 @@ def start_server(models_dir: str) -> tuple[subprocess.Popen, str]:
 
 
 async def warm_up(url: str) -> None:
-    """One tab loads every shared model once (the class's first student pays for it, not a phase)."""
+    """One tab of each kind loads every shared resource once (the class's first student pays for it,
+    not a phase): the Draw page's networks, the Photos backbone, and a few seconds of a training run
+    (the MNIST tensors, the training code's first allocations), so that the baseline is the server
+    with everything it shares already loaded."""
     tab = Tab(url)
     await tab.open("draw")
     record = load_unipen(limit=1, seed=3)[0]
@@ -309,6 +312,10 @@ async def warm_up(url: str) -> None:
     await tab.open("photos")
     await tab.upload("photos_upload", [(PHOTOS[0].name, PHOTOS[0].read_bytes())])
     await tab.close()
+    tally = Tally()
+    await training_student(url, time.perf_counter() + 5, 3, tally)
+    if tally.errors:
+        raise ProtocolError(f"the warm-up training run failed: {tally.errors[0]}")
 
 
 def main() -> None:
