@@ -27,6 +27,7 @@ from nnviz.jobs.queue import shared_queue, threads_per_run
 from nnviz.models import architecture_for, available_devices
 from nnviz.divergence import LEARNING_RATES
 from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig
+from ui import class_view
 from ui.live_chart import live_chart
 
 LIVE = "train_live"
@@ -266,6 +267,7 @@ def show_live(run: LiveRun | None, polling: bool, planned_epochs: int) -> None:
     settings and offers to save its model.
     """
     snap = run.worker.snapshot() if run is not None else None
+    class_view.share_live(run, snap)  # on the class's board, if this session shares
     if polling and not snap.active:
         archive(run)
         st.rerun()
