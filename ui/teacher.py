@@ -21,12 +21,16 @@ PRESENT = "teacher_present"
 # Components and HTML blocks size their own text in pixels; they are zoomed instead. A zoomed
 # frame keeps pointer positions right inside it (the live charts' hover, the drawing canvas);
 # CSS zoom on a plotly chart outside a frame would not (its hover lands beside the point).
-ROOT_FONT_PX = 24
+# 1.35 % of the window's width: 26 px on a 1920-px projector, 20 px (the least) at 1400 px, against
+# the usual 16 px; larger clips the Train page's settings at 1400 px.
+ROOT_FONT = "clamp(20px, 1.35vw, 30px)"
 ZOOM = 1.3
 PRESENTATION_CSS = f"""<style>
-html:root {{ font-size: {ROOT_FONT_PX}px; }}
+html:root {{ font-size: {ROOT_FONT}; }}
 [data-testid="stMainBlockContainer"] {{ max-width: 100%; padding: 2.5rem 2.5rem 4rem; }}
-[data-testid="stHtml"], iframe[title="ui.live_chart.live_chart"] {{ zoom: {ZOOM}; }}
+[data-testid="stHtml"] {{ zoom: {ZOOM}; }}
+iframe[title="ui.live_chart.live_chart"] {{ zoom: {ZOOM}; width: 100% !important; }}
+[data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] > iframe[title="ui.digit_canvas.digit_canvas"]) {{ zoom: {ZOOM}; }}
 </style>"""
 
 
