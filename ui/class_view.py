@@ -106,6 +106,9 @@ def board_panel(presenting: bool) -> None:
         drawn = sorted(sorted(shown, key=lambda r: r.updated)[-BOARD_MAX:], key=lambda r: (r.name, r.number))
         figure = comparison_figure(drawn, height=520 if presenting else 400, labels=class_runs.board_labels(drawn))
         figure.update_layout(uirevision="class-board")  # a run hidden from the legend stays hidden
+        # Shorter subplot titles: the two meet above the middle on a tablet's width otherwise.
+        for title, text in zip(figure.layout.annotations, ("Training loss (smoothed)", "Test accuracy")):
+            title.text = text
         live_chart(figure, key="class_board_chart", config={"displayModeBar": False},
                    alt="Loss and test accuracy of the runs the class shared, overlaid")
         if len(shown) > len(drawn):

@@ -30,7 +30,7 @@ html:root {{ font-size: {ROOT_FONT}; }}
 [data-testid="stMainBlockContainer"] {{ max-width: 100%; padding: 2.5rem 2.5rem 4rem; }}
 [data-testid="stHtml"] {{ zoom: {ZOOM}; }}
 iframe[title="ui.live_chart.live_chart"] {{ zoom: {ZOOM}; width: 100% !important; }}
-[data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] > iframe[title="ui.digit_canvas.digit_canvas"]) {{ zoom: {ZOOM}; }}
+[data-testid="stLayoutWrapper"]:has(> [data-testid="stVerticalBlock"] > [data-testid="stElementContainer"] iframe[title="ui.digit_canvas.digit_canvas"]) {{ zoom: {ZOOM}; }}
 </style>"""
 
 
