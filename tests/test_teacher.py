@@ -3,6 +3,7 @@ class's board of shared runs (anonymous, opt-in, shared between processes)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -61,13 +62,19 @@ def test_a_server_on_the_loopback_gives_no_url_but_the_command_to_open_it(addres
 @pytest.mark.parametrize("url", ["http://192.168.1.20:8501", "https://nnviz.school.lan/class/7b",
                                  "http://[fd00::2]:8501"])
 def test_qr_code_decodes_to_exactly_the_url(url):
+    assert decode_qr(join.qr_png(url)) == url
+
+
+def decode_qr(png: bytes) -> str:
+    """The text of the one QR code in ``png``, read by ZXing (zxing-cpp), an independent decoder."""
     import io
 
     import zxingcpp
     from PIL import Image
 
-    [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(join.qr_png(url))))
-    assert decoded.format == zxingcpp.BarcodeFormat.QRCode and decoded.text == url
+    [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert decoded.format == zxingcpp.BarcodeFormat.QRCode
+    return decoded.text
 
 
 @pytest.fixture
@@ -90,14 +97,16 @@ def test_home_shows_the_join_url_and_its_qr_code(open_page, monkeypatch, streaml
     at = open_page()
     [panel] = [e for e in at.expander if e.label == "For the teacher: let the class join"]
     assert [c.value for c in panel.code] == ["http://nnviz.school.lan"]
-    assert len(panel.get("image")) == 1  # the QR code
+    [qr] = [h.proto.body for h in panel.get("html")]
+    assert "alt='QR code of http://nnviz.school.lan'" in qr
+    assert decode_qr(base64.b64decode(re.search(r"data:image/png;base64,([^']+)'", qr)[1])) == "http://nnviz.school.lan"
     # Listening on the loopback only: no address, but the command that opens the server.
     monkeypatch.delenv("NNVIZ_JOIN_URL")
     streamlit_option("server.address", "localhost")
     at = open_page()
     [panel] = [e for e in at.expander if e.label == "For the teacher: let the class join"]
     assert "no other computer can reach it" in panel.warning[0].value
-    assert [c.value for c in panel.code] == [join.OPEN_COMMAND] and not panel.get("image")
+    assert [c.value for c in panel.code] == [join.OPEN_COMMAND] and not panel.get("html")
 
 
 def test_a_bad_join_url_is_refused_in_plain_words(open_page, monkeypatch):
@@ -295,3 +304,32 @@ def test_the_teacher_clears_the_board_only_with_the_code(open_page, class_folder
     board.button[-1].click()
     board.run()
     assert board.success[0].value.startswith("Removed 1 run(s).") and class_runs.board(class_folder) == []
+
+
+def test_scale_fonts_enlarges_every_font_of_a_figure():
+    import plotly.graph_objects as go
+
+    from nnviz.figures.style import scale_fonts
+    from nnviz.figures.training_curves import comparison_figure
+
+    figure = comparison_figure([])  # subplot titles at plotly's 16 px, the rest at the base font
+    figure.add_annotation(text="note", font=dict(size=11))
+    figure.add_trace(go.Scatter(x=[0], y=[1], text=["a"], textfont=dict(size=[10])))
+    larger = scale_fonts(figure, 1.5)
+    assert larger.layout.font.size == 18  # plotly's 12 px
+    assert [a.font.size for a in larger.layout.annotations] == [24, 24, 16.5]
+    assert larger.data[-1].textfont.size == (15,)
+    assert figure.layout.font.size is None and figure.layout.annotations[-1].font.size == 11  # a copy
+    with pytest.raises(ValueError, match="positive number"):
+        scale_fonts(figure, 0)
+
+
+def test_presentation_mode_enlarges_the_live_charts_of_that_session_only(open_page):
+    live = [json.loads(json.loads(c.proto.json_args)["figure"])["layout"]
+            for c in open_page("app_pages/train.py", teacher_present=True).get("component_instance")]
+    plain = [json.loads(json.loads(c.proto.json_args)["figure"])["layout"]
+             for c in open_page("app_pages/train.py").get("component_instance")]
+    assert len(live) == len(plain) == 2
+    for big, normal in zip(live, plain):
+        assert big["font"]["size"] == 12 * 1.35 and "size" not in normal.get("font", {})
+        assert big["height"] == round(normal["height"] * 1.35)

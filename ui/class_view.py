@@ -19,6 +19,7 @@ from nnviz import class_runs
 from nnviz.figures.training_curves import comparison_figure
 from nnviz.jobs.metrics import MetricsSnapshot
 from ui.live_chart import live_chart
+from ui.teacher import presented
 
 SHARING = "class_sharing"  # whether this session shares (kept while the Train page's toggle is not drawn)
 IDENTITY = "class_identity"  # (share id, anonymous name)
@@ -90,7 +91,7 @@ def share_toggle() -> None:
         st.caption(f"Your runs appear on the **Class runs** page as **{identity()[1]}**.")
 
 
-def board_panel(presenting: bool) -> None:
+def board_panel() -> None:
     """The class's runs side by side, redrawn every 2 s while one of them trains (else every 10 s):
     their loss and accuracy curves overlaid, named by animal and by the settings that differ, and
     a table of every run with its final test accuracy."""
@@ -104,12 +105,12 @@ def board_panel(presenting: bool) -> None:
                     "the class** and start a run; it appears here as it trains.", icon=":material/groups:")
             return
         drawn = sorted(sorted(shown, key=lambda r: r.updated)[-BOARD_MAX:], key=lambda r: (r.name, r.number))
-        figure = comparison_figure(drawn, height=520 if presenting else 400, labels=class_runs.board_labels(drawn))
+        figure = comparison_figure(drawn, height=380, labels=class_runs.board_labels(drawn))
         figure.update_layout(uirevision="class-board")  # a run hidden from the legend stays hidden
         # Shorter subplot titles: the two meet above the middle on a tablet's width otherwise.
         for title, text in zip(figure.layout.annotations, ("Training loss (smoothed)", "Test accuracy")):
             title.text = text
-        live_chart(figure, key="class_board_chart", config={"displayModeBar": False},
+        live_chart(presented(figure), key="class_board_chart", config={"displayModeBar": False},
                    alt="Loss and test accuracy of the runs the class shared, overlaid")
         if len(shown) > len(drawn):
             st.caption(f"The chart shows the {len(drawn)} most recently updated of {len(shown)} runs. Click a name "

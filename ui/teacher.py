@@ -9,11 +9,16 @@ projector), and the address keeps that parameter while the mode is on.
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 
 import streamlit as st
 
+import plotly.graph_objects as go
+
 from nnviz import join
+from nnviz.figures.style import scale_fonts
 
 PRESENT = "teacher_present"
 # Text in Streamlit is sized in rem, and so are the fonts Streamlit's chart theme gives every
@@ -25,6 +30,9 @@ PRESENT = "teacher_present"
 # the usual 16 px; larger clips the Train page's settings at 1400 px.
 ROOT_FONT = "clamp(20px, 1.35vw, 30px)"
 ZOOM = 1.3
+# Plotly figures drawn outside Streamlit's chart theme (the live charts) set their fonts in pixels:
+# scaled by this on top of their frame's zoom, they read like the text around them.
+FIGURE_FONT_SCALE = 1.35
 PRESENTATION_CSS = f"""<style>
 html:root {{ font-size: {ROOT_FONT}; }}
 [data-testid="stMainBlockContainer"] {{ max-width: 100%; padding: 2.5rem 2.5rem 4rem; }}
@@ -62,6 +70,18 @@ def apply_presentation_mode() -> bool:
     return on
 
 
+def presented(figure: go.Figure) -> go.Figure:
+    """``figure`` with larger fonts (:data:`FIGURE_FONT_SCALE`) in presentation mode, and taller
+    by as much so that the larger tick labels keep their spacing; else as it is. For the live
+    charts, whose fonts Streamlit's chart theme does not set."""
+    if not presentation_mode():
+        return figure
+    larger = scale_fonts(figure, FIGURE_FONT_SCALE)
+    if larger.layout.height:
+        larger.update_layout(height=round(larger.layout.height * FIGURE_FONT_SCALE))
+    return larger
+
+
 def presentation_toggle() -> None:
     """The sidebar's "Presentation mode" toggle (the sidebar collapses when it is turned on; its
     arrow opens it again to turn it off)."""
@@ -85,8 +105,14 @@ def current_join() -> join.Join:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _qr(url: str) -> bytes:
-    return join.qr_png(url, scale=10)
+def qr_html(url: str) -> str:
+    """The QR code of ``url`` as an ``<img>`` at most 320 CSS pixels wide that shrinks with its
+    column (st.image's fixed width would stick out of a tablet's column), its URL escaped below."""
+    data = base64.b64encode(join.qr_png(url, scale=10)).decode()
+    return (f"<figure style='margin:0;text-align:center'><img src='data:image/png;base64,{data}' "
+            f"alt='QR code of {html.escape(url, quote=True)}' style='width:100%;max-width:320px;"
+            f"image-rendering:pixelated'/><figcaption style='font-size:14px;color:#6C757D'>"
+            f"{html.escape(url)}</figcaption></figure>")
 
 
 def join_panel() -> None:
@@ -112,4 +138,5 @@ def join_panel() -> None:
         text.code(joined.url, language=None)
         text.caption(joined.note + " Each student gets their own session: nobody sees another's drawings, "
                                    "runs or models, unless they share a run on the **Class runs** page.")
-        code.image(_qr(joined.url), caption=joined.url, width=260)
+        with code:
+            st.html(qr_html(joined.url))
