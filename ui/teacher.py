@@ -129,7 +129,6 @@ def join_panel() -> None:
         if joined.url is None:
             st.warning(joined.note, icon=":material/lan:")
             if joined.local_only:
-                st.code(join.OPEN_COMMAND, language="bash")
                 st.caption("Only on a network you trust, such as the classroom's: anyone on it can then "
                            "open the app. Or set NNVIZ_JOIN_URL to the address of a proxy in front of it.")
             return
