@@ -3,12 +3,14 @@
 import streamlit as st
 
 from ui.resources import digit_model_cards
+from ui.teacher import join_panel
 
 st.title("nnviz: how neural networks see images")
 st.markdown(
     "Draw a digit and watch a real network read it, open any layer to see what it computes, "
     "and train your own network while its learning curves grow. Every network here was "
     "trained on real data, and every number on screen is computed live.")
+join_panel()
 
 st.subheader("Start here")
 st.page_link("app_pages/draw.py", label="**Draw a digit** — a network trained on 60,000 handwritten digits "

@@ -4,7 +4,7 @@ import streamlit as st
 
 from nnviz.figures.training_curves import comparison_figure
 from nnviz.jobs.live_run import overlay_labels
-from ui import train_panel
+from ui import class_view, train_panel
 
 st.title("Train a network")
 st.caption("Choose the data, the network and how it learns, press **Start**, and watch the loss fall and the "
@@ -23,6 +23,7 @@ with st.expander("The code behind this run: a PyTorch script", icon=":material/c
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=active, key="train_start"):
     train_panel.start_run(architecture, dataset, config)
     st.rerun()  # redraw with the settings locked and the live panel polling
+class_view.share_toggle()
 
 
 @st.fragment(run_every=train_panel.POLL_S if active else None)

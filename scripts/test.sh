@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a fresh machine, then run them:
-#   Chromium (Debian package) for the real-browser tests, a virtual environment with the pinned
-#   requirements, the MNIST files in the data root, and pytest.
+#   Chromium and nginx (Debian packages) for the real-browser and proxy tests, a virtual environment
+#   with the pinned requirements, the MNIST files in the data root, and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing Chromium (Debian package) for the browser tests"
+# Debian packages, each installed only when missing: Chromium for the browser tests, nginx for the
+# test of several app processes behind a proxy (tests/test_proxy.py).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+PATH=$PATH:/usr/sbin command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]} (Debian packages) for the browser and proxy tests"
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium fonts-dejavu-core
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
 
 if [ ! -x .venv/bin/python ]; then

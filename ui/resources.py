@@ -6,8 +6,14 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from nnviz.memory import release_freed_memory_every
 from nnviz.predict import DigitClassifier
 from ui import saved_models
+
+# Sessions come and go all lesson long; what they freed goes back to the system instead of staying
+# in glibc's arenas at the class's peak (measured in benchmarks/load_test.py). Once per process;
+# every page imports this module.
+release_freed_memory_every(30)
 
 
 @st.cache_resource(show_spinner="Loading the trained network…")

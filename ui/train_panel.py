@@ -27,6 +27,8 @@ from nnviz.jobs.queue import shared_queue, threads_per_run
 from nnviz.models import architecture_for, available_devices
 from nnviz.divergence import LEARNING_RATES
 from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig
+from ui import class_view
+from ui.teacher import presented
 from ui.live_chart import live_chart
 from ui.saved_models import remember
 
@@ -269,6 +271,7 @@ def show_live(run: LiveRun | None, polling: bool, planned_epochs: int) -> None:
     settings and offers to save its model.
     """
     snap = run.worker.snapshot() if run is not None else None
+    class_view.share_live(run, snap)  # on the class's board, if this session shares
     if polling and not snap.active:
         archive(run)
         st.rerun()
@@ -303,7 +306,7 @@ def show_live(run: LiveRun | None, polling: bool, planned_epochs: int) -> None:
         # Redrawn in place (st.plotly_chart would build a new chart at every update). While
         # polling, a static plot (no hover or zoom layers): the browser does the least work, and
         # it may share the CPU with the training.
-        live_chart(figure, key="train_chart_loss", config={"displayModeBar": False, "staticPlot": polling},
+        live_chart(presented(figure), key="train_chart_loss", config={"displayModeBar": False, "staticPlot": polling},
                    alt="Training loss per batch: the loss of every batch and its moving average, by epoch")
     with right:
         if snap is not None and snap.preview is not None:
@@ -324,5 +327,5 @@ def show_epochs(run: LiveRun | None, planned_epochs: int) -> None:
         figure = epoch_figure([], planned_epochs)
     else:
         figure = epoch_figure(run.worker.snapshot().epochs, run.job.config.epochs)
-    live_chart(figure, key="train_chart_epochs", config={"displayModeBar": False},
+    live_chart(presented(figure), key="train_chart_epochs", config={"displayModeBar": False},
                alt="Loss and accuracy per epoch, on the training images and on the test images")

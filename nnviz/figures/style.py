@@ -1,4 +1,5 @@
-"""The figures' shared look: colours, colour scales, the heat ramp, and the left-aligned title.
+"""The figures' shared look: colours, colour scales, the heat ramp, the left-aligned title, and
+larger fonts for a projector (:func:`scale_fonts`).
 
 Every figure module takes its colours from here, so the app has one accent colour, one grey,
 one diverging scale and one heat ramp (Grad-CAM and saliency on the Inspect and Photos pages).
@@ -7,6 +8,7 @@ one diverging scale and one heat ramp (Grad-CAM and saliency on the Inspect and 
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 
 ACCENT = "#4C6EF5"  # the highlighted bar, the smoothed curve, positive values
 GREY = "#ADB5BD"  # the other bars, raw (unsmoothed) values
@@ -39,3 +41,34 @@ def heat_rgba(heat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def left_title(text: str) -> dict:
     """A figure title aligned with the plot's left edge: ``fig.update_layout(title=left_title(…))``."""
     return dict(text=text, x=0, xanchor="left")
+
+
+PLOTLY_FONT_PX = 12  # plotly.js's default font size, for a figure that sets none
+
+
+def scale_fonts(fig: go.Figure, factor: float) -> go.Figure:
+    """A copy of ``fig`` with every font ``factor`` times larger: the figure's base font
+    (plotly's 12 px when unset), and every explicit size under a ``…font`` key (titles, subplot
+    titles, annotations, legend, ticks, text on traces). Heights and margins are left alone.
+
+    For a projector (the app's presentation mode); ``factor`` 1 returns an unchanged copy.
+
+    Raises:
+        ValueError: ``factor`` is not a positive number.
+    """
+    if not factor > 0:
+        raise ValueError(f"A font scale must be a positive number, not {factor!r}.")
+
+    def scaled(node, in_font: bool = False):
+        if isinstance(node, dict):
+            return {k: (v * factor if in_font and k == "size" and isinstance(v, (int, float)) else
+                        [s * factor for s in v] if in_font and k == "size" and isinstance(v, list) else
+                        scaled(v, k.endswith("font"))) for k, v in node.items()}
+        if isinstance(node, list):
+            return [scaled(v) for v in node]
+        return node
+
+    spec = scaled(fig.to_plotly_json())
+    layout = spec.setdefault("layout", {})
+    layout.setdefault("font", {}).setdefault("size", PLOTLY_FONT_PX * factor)
+    return go.Figure(spec)

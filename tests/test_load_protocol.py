@@ -1,0 +1,37 @@
+"""The load test's protocol client (``benchmarks/st_protocol.py``) still speaks Streamlit's websocket
+protocol as the browser does: three simulated students on a real server each open the Draw page,
+send a drawing as the canvas does, and read back the network's answer to their own drawing."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from browser_drawing import ONE, SEVEN  # noqa: E402
+from load_test import canvas_value  # noqa: E402
+from st_protocol import Tab  # noqa: E402
+
+
+async def student(url: str, strokes) -> tuple[str | None, str | None, list[str]]:
+    """Open the Draw page, draw ``strokes``, press Clear; returns (answer, answer after Clear, exceptions)."""
+    tab = Tab(url, timeout_s=120)
+    try:
+        first = await tab.open("draw")
+        drawn = await tab.set_value("canvas", json_value=canvas_value(strokes, tab.components[tab.widget("canvas")]["clears"]))
+        cleared = await tab.click("button")
+        return drawn.metric("Prediction"), cleared.metric("Prediction"), first.exceptions() + drawn.exceptions()
+    finally:
+        await tab.close()
+
+
+def test_three_protocol_students_each_get_the_answer_to_their_own_drawing(app_url):
+    async def class_of_three():
+        return await asyncio.gather(student(app_url, SEVEN), student(app_url, ONE), student(app_url, SEVEN))
+
+    results = asyncio.run(class_of_three())
+    assert [answer for answer, _, _ in results] == ["7", "1", "7"]
+    assert [after_clear for _, after_clear, _ in results] == ["—", "—", "—"]  # Clear reached the server too
+    assert all(not errors for _, _, errors in results), results
