@@ -125,10 +125,13 @@ def _layers(architecture: dict) -> list[tuple[str, str]]:
         c1, c2 = a["channels"]
         k, pad, side = a["kernel_size"], a["kernel_size"] // 2, a["image_size"] // 4
         bn, layers = bool(a.get("batch_norm")), []
+        pool_first = bn and bool(a.get("pool_before_norm"))  # conv → pool → bn → relu (nnviz.models.CNN)
         for i, (c_in, c_out) in enumerate(((a["in_channels"], c1), (c1, c2)), start=1):
             layers.append((f"conv{i}", f"nn.Conv2d({c_in}, {c_out}, {k}, padding={pad}{', bias=False' if bn else ''})"))
+            layers += [(f"pool{i}", "nn.MaxPool2d(2)")] if pool_first else []
             layers += [(f"bn{i}", f"nn.BatchNorm2d({c_out})")] if bn else []
-            layers += [(f"relu{i}", "nn.ReLU()"), (f"pool{i}", "nn.MaxPool2d(2)")]
+            layers += [(f"relu{i}", "nn.ReLU()")]
+            layers += [] if pool_first else [(f"pool{i}", "nn.MaxPool2d(2)")]
         layers += [("flatten", "nn.Flatten()"), ("fc1", f"nn.Linear({c2} * {side} * {side}, {a['hidden']})"),
                    ("relu3", "nn.ReLU()")]
         if a.get("dropout"):

@@ -136,10 +136,14 @@ def test_the_generated_script_runs_and_starts_from_the_runs_weights(kind, tmp_pa
     namespace: dict = {"__name__": "generated"}
     exec(compile(script.read_text(), str(script), "exec"), namespace)
     torch.manual_seed(config.seed)
-    theirs = namespace["make_net"]().state_dict()
-    ours = new_model(arch, config.seed).state_dict()
+    their_net = namespace["make_net"]()
+    our_net = new_model(arch, config.seed)
+    theirs, ours = their_net.state_dict(), our_net.state_dict()
     assert list(theirs) == list(ours)
     assert all(torch.equal(theirs[k], ours[k]) for k in ours)
+    # Same layers in the same order (pooling has no weights): the same function of a batch.
+    batch = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(their_net.train()(batch), our_net.train()(batch), atol=1e-5)
 
 
 def test_the_numpy_network_races_on_the_train_page_machinery(workers):

@@ -130,7 +130,8 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
                                   disabled=disabled, help="Feature maps computed by the second convolution.")
             architecture = architecture_for("cnn", dataset, channels=(ch1, ch2), cnn_hidden=QUICK_CNN["hidden"],
                                             kernel_size=QUICK_CNN["kernel_size"], dropout=QUICK_CNN["dropout"],
-                                            batch_norm=QUICK_CNN["batch_norm"])
+                                            batch_norm=QUICK_CNN["batch_norm"],
+                                            pool_before_norm=QUICK_CNN["pool_before_norm"])
         else:
             a, b = st.columns(2)
             layers = a.select_slider("Hidden layers", (0, 1, 2, 3), value=2, key="train_layers", disabled=disabled)
