@@ -162,7 +162,7 @@ def browsers(url: str, count: int, stop: threading.Event, tally: Tally) -> None:
     from playwright.sync_api import sync_playwright
 
     from bench_browser import WATCH
-    from browser_drawing import clear_canvas, draw_strokes, open_draw_page, wait_for_prediction
+    from browser_drawing import clear_canvas, draw_strokes, drawing_canvas, open_draw_page, wait_for_prediction
     from conftest import CHROMIUM, CHROMIUM_ARGS
 
     digits = [r for r in load_unipen(seed=7) if len(r["strokes"]) == 1]
@@ -175,12 +175,19 @@ def browsers(url: str, count: int, stop: threading.Event, tally: Tally) -> None:
             while not stop.is_set():
                 page, box, record = pages[i % count], boxes[i % count], digits[i]
                 i += 1
-                clear_canvas(page)
-                page.evaluate(WATCH)
-                draw_strokes(page, box, to_canvas(record["strokes"]), steps_per_segment=1)
-                page.wait_for_function("() => window.__done !== null", timeout=60_000)
-                tally.browser_s.append(page.evaluate("() => window.__done - window.__up") / 1000)
-                wait_for_prediction(page, lambda t: t != "—")
+                try:
+                    clear_canvas(page)
+                    box = drawing_canvas(page).bounding_box()  # where it is now, after any reflow
+                    page.evaluate(WATCH)
+                    draw_strokes(page, box, to_canvas(record["strokes"]), steps_per_segment=1)
+                    page.wait_for_function("() => window.__done !== null", timeout=60_000)
+                    tally.browser_s.append(page.evaluate("() => window.__done - window.__up") / 1000)
+                    wait_for_prediction(page, lambda t: t != "—")
+                except Exception as exc:  # one digit without an answer: counted, the tab reopened
+                    shot = Path(tempfile.gettempdir()) / f"load_test_browser_{i}.png"
+                    page.screenshot(path=str(shot))
+                    tally.errors.append(f"browser: {type(exc).__name__} (screenshot {shot}): {exc}")
+                    boxes[(i - 1) % count] = open_draw_page(page, url)
                 time.sleep(random.uniform(0.5, 2.5) / count)
         except Exception as exc:  # reported, not raised: the protocol students go on
             tally.errors.append(f"browser: {type(exc).__name__}: {exc}")
