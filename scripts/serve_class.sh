@@ -8,7 +8,7 @@
 #
 # --listen 0.0.0.0:8500 opens it to the other machines of the network (the default is this machine
 # only). The processes share one user models folder ($NNVIZ_USER_MODELS, else ./user_models), so a
-# network saved by one student is listed for all. --dir keeps nginx's folder (access.log: which
+# network a student saved opens (by its name) in every process. --dir keeps nginx's folder (access.log: which
 # student's cookie went to which process) instead of a temporary one removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."

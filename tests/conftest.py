@@ -150,11 +150,35 @@ def _stop_server(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def _start_class_server(log: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """Two app processes behind nginx (``scripts/serve_class.sh``) on free loopback ports; returns
+    ``(the script's process, nginx's url)`` once nginx answers the health check."""
+    port, first = _free_port(), _free_port()  # the app processes take ``first`` and ``first + 1``
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(["bash", "scripts/serve_class.sh", "--processes", "2", "--listen",
+                                 f"127.0.0.1:{port}", "--first-port", str(first)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    _stop_server(proc)
+    pytest.fail(f"serve_class.sh did not start within 120 s:\n{log.read_text()[-3000:]}")
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
-    """A real ``streamlit run app.py`` server on a free loopback port, for the whole session."""
+    """A real ``streamlit run app.py`` server on a free loopback port, for the whole session. With
+    ``NNVIZ_TEST_PROXY=1`` in the environment: two app processes behind nginx with sticky sessions
+    (``scripts/serve_class.sh``), so that every browser test runs through the class set-up."""
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    proc, url = _start_server(log, {"NNVIZ_USER_MODELS": str(tmp_path_factory.mktemp("user_models"))})
+    env = {"NNVIZ_USER_MODELS": str(tmp_path_factory.mktemp("user_models"))}
+    start = _start_class_server if os.environ.get("NNVIZ_TEST_PROXY") else _start_server
+    proc, url = start(log, env)
     yield url
     _stop_server(proc)
 

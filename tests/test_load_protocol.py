@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,10 @@ def test_three_protocol_students_each_get_the_answer_to_their_own_drawing(app_ur
     async def class_of_three():
         return await asyncio.gather(student(app_url, SEVEN), student(app_url, ONE), student(app_url, SEVEN))
 
-    results = asyncio.run(class_of_three())
+    # In a thread of its own: the browser tests' Playwright (sync API) keeps an event loop running
+    # in this one, where asyncio.run() refuses to start another.
+    with ThreadPoolExecutor(1) as pool:
+        results = pool.submit(asyncio.run, class_of_three()).result()
     assert [answer for answer, _, _ in results] == ["7", "1", "7"]
     assert [after_clear for _, after_clear, _ in results] == ["—", "—", "—"]  # Clear reached the server too
     assert all(not errors for _, _, errors in results), results
