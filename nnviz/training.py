@@ -289,7 +289,8 @@ SHIPPED_RECIPES = {
 # has it. Chosen on 5,000 training images held out from training (never the test set), mean of
 # three seeds and one epoch each, on this 2-core CPU: 16/32 channels, norm before pooling 98.84 %
 # in 10 s; 16/32 pooled first 98.85 % in 8.2 s; 8/16 norm first 98.75 % in 7.3 s; 8/16 pooled
-# first 98.76 % in 4.8 s (this one); 8/24 pooled first 98.82 % in 5.9 s. Its time against the
+# first 98.76 % in 4.8 s (this one); 8/24 pooled first 98.82 % in 5.9 s (benchmarks/
+# select_quick_recipe.py). Its time against the
 # stock pytorch/examples recipe, and its test accuracy: benchmarks/bench_speed.py.
 QUICK_CNN = {"kind": "cnn", "channels": [8, 16], "hidden": 128, "kernel_size": 5, "in_channels": 1,
              "image_size": 28, "num_classes": 10, "dropout": 0.0, "batch_norm": True, "pool_before_norm": True}

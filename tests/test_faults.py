@@ -14,14 +14,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
-from nnviz import checkpoints
 from nnviz.checkpoints import checkpoint_problem, list_cards, load_checkpoint, save_checkpoint, save_user_model
 from nnviz.events import EpochEnd
 from nnviz.jobs.live_run import RunRecord

@@ -7,7 +7,6 @@ in the session would show up in the other session here; one test uses two real b
 from __future__ import annotations
 
 import gc
-from pathlib import Path
 
 import pytest
 
