@@ -20,6 +20,28 @@ LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0,
 # Settings refuse a learning rate above this: nothing is learnt there, and the largest choice
 # above, 100, already shows a run blowing up.
 MAX_LEARNING_RATE = 1000.0
+
+
+def check_run_settings(epochs: int, batch_size: int, learning_rate: float, train_size: int | None) -> None:
+    """The range checks every training recipe shares (the PyTorch loop's and the NumPy network's).
+
+    Raises:
+        ValueError: naming the first setting out of range: fewer than 1 epoch or image per batch, a
+            learning rate that is not a positive finite number or is above :data:`MAX_LEARNING_RATE`,
+            a training-set size below 1.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    if not (learning_rate > 0 and math.isfinite(learning_rate)):
+        raise ValueError(f"learning rate must be a positive number, got {learning_rate}")
+    if learning_rate > MAX_LEARNING_RATE:
+        raise ValueError(f"learning rate must be at most {MAX_LEARNING_RATE:g}, got {learning_rate:g} "
+                         "(from about 1 upwards most networks already blow up)")
+    if train_size is not None and train_size < 1:
+        raise ValueError(f"training-set size must be at least 1, got {train_size}")
+
 # A network that guesses uniformly among K classes has a loss of ln K (2.30 for 10 classes). A loss
 # that stays above 10 × ln K for 5 batches in a row has blown up, even while it is still finite.
 BLOWUP_FACTOR, BLOWUP_BATCHES = 10.0, 5

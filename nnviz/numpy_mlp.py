@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nnviz.divergence import MAX_LEARNING_RATE, Diverged, divergence_message
+from nnviz.divergence import Diverged, check_run_settings, divergence_message
 from nnviz.events import BatchEnd, EpochEnd
 
 # ---------------------------------------------------------------------------------------------
@@ -243,19 +243,9 @@ class NumpyTrainConfig:
 
     def validate(self) -> None:
         """Raises ValueError naming the first setting that is out of range."""
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError(f"learning rate must be a positive number, got {self.learning_rate}")
-        if self.learning_rate > MAX_LEARNING_RATE:
-            raise ValueError(f"learning rate must be at most {MAX_LEARNING_RATE:g}, got {self.learning_rate:g} "
-                             "(from about 1 upwards most networks already blow up)")
+        check_run_settings(self.epochs, self.batch_size, self.learning_rate, self.train_size)
         if not 0 < self.learning_rate_decay <= 1:
             raise ValueError(f"learning-rate decay must be in (0, 1], got {self.learning_rate_decay}")
-        if self.train_size is not None and self.train_size < 1:
-            raise ValueError(f"training-set size must be at least 1, got {self.train_size}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
 

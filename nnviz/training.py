@@ -28,7 +28,7 @@ from torch import nn
 
 from nnviz import data
 from nnviz.augment import augment_batch
-from nnviz.divergence import (BLOWUP_BATCHES, BLOWUP_FACTOR, DEAD_FRACTION, MAX_LEARNING_RATE, Diverged,
+from nnviz.divergence import (BLOWUP_BATCHES, BLOWUP_FACTOR, DEAD_FRACTION, Diverged, check_run_settings,
                               dead_relu_fraction, divergence_message, stuck_message)
 from nnviz.events import BatchEnd, EpochEnd, TrainResult
 from nnviz.models import bf16_supported, build_model, count_parameters, pick_device
@@ -78,21 +78,11 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raises ValueError naming the first setting that is out of range."""
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError(f"learning rate must be a positive number, got {self.learning_rate}")
-        if self.learning_rate > MAX_LEARNING_RATE:
-            raise ValueError(f"learning rate must be at most {MAX_LEARNING_RATE:g}, got {self.learning_rate:g} "
-                             "(from about 1 upwards most networks already blow up)")
+        check_run_settings(self.epochs, self.batch_size, self.learning_rate, self.train_size)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
-        if self.train_size is not None and self.train_size < 1:
-            raise ValueError(f"training-set size must be at least 1, got {self.train_size}")
 
     def to_dict(self) -> dict:
         return asdict(self)
