@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from nnviz.checkpoints import output_problem, save_checkpoint, save_failure, user_models_dir
@@ -70,14 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_augment:
         config.augment = False
     out = args.out or user_models_dir() / f"{args.dataset}-{args.model}"
-    # Refused before training, not after an hour of it.
-    problem = output_problem(out, args.overwrite)
-    try:
-        config.validate()
-    except ValueError as exc:
-        problem = problem or str(exc)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
+    if refused(out, args.overwrite, config.validate):  # before training, not after an hour of it
         return 2
 
     try:
@@ -94,6 +88,23 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"saved {path} (test accuracy {card['metrics']['test_accuracy']:.4f}, {card['training_time_s']:.0f} s)")
     return 0
+
+
+def refused(out: str | Path, overwrite: bool, *checks: Callable[[], None]) -> bool:
+    """Whether a training command must stop before any work: ``out`` cannot take the new
+    checkpoint (:func:`nnviz.checkpoints.output_problem`) or one of ``checks`` (e.g. a config's
+    ``validate``) raises ValueError. The first problem is printed as an error, to stderr."""
+    problem = output_problem(out, overwrite)
+    for check in checks:
+        if problem:
+            break
+        try:
+            check()
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+    return problem is not None
 
 
 def progress_printer(every: int = 100):

@@ -14,12 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from nnviz.archives import ArchiveError, extract_zip
-from nnviz.checkpoints import CheckpointError, output_problem, save_checkpoint, save_failure, user_models_dir
+from nnviz.checkpoints import CheckpointError, save_checkpoint, save_failure, user_models_dir
 from nnviz.photos.features import FeatureCache, extract_features
 from nnviz.photos.labelled import DatasetError, find_labelled_photos, split_photos
 from nnviz.photos.transfer import HEAD_CONFIG, HeadJob
 from nnviz.divergence import Diverged
 from nnviz.events import EpochEnd
+from nnviz.commands.train import refused
 
 
 def register(sub) -> None:
@@ -53,15 +54,11 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or user_models_dir() / "photos-head"
     config = replace(HEAD_CONFIG, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed)
     # Refused before the photos go through the backbone (minutes), not after.
-    problem = output_problem(out, args.overwrite)
-    try:
-        config.validate()
+    def check_test_fraction() -> None:
         if not 0 < args.test_fraction < 1:
             raise ValueError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
-    except ValueError as exc:
-        problem = problem or str(exc)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
+
+    if refused(out, args.overwrite, config.validate, check_test_fraction):
         return 2
     with tempfile.TemporaryDirectory(prefix="nnviz-photos-") as tmp:
         try:

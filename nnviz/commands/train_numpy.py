@@ -12,10 +12,10 @@ import argparse
 import dataclasses
 import sys
 
-from nnviz.checkpoints import output_problem, save_checkpoint, save_failure, user_models_dir
+from nnviz.checkpoints import save_checkpoint, save_failure, user_models_dir
 from nnviz.data import DatasetUnavailable
 from nnviz.divergence import Diverged
-from nnviz.commands.train import progress_printer
+from nnviz.commands.train import progress_printer, refused
 from nnviz.numpy_runs import DIGITS_NUMPY, new_numpy_mlp, train_numpy_model
 
 
@@ -33,13 +33,7 @@ def run_numpy(args: argparse.Namespace) -> int:
     hidden = args.hidden or architecture["hidden"]
     activation = args.activation or architecture["activation"]
     out = args.out or user_models_dir() / f"{args.dataset}-numpy-mlp"
-    problem = output_problem(out, args.overwrite)
-    try:
-        config.validate()
-    except ValueError as exc:
-        problem = problem or str(exc)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
+    if refused(out, args.overwrite, config.validate):
         return 2
 
     try:
