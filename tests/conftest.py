@@ -121,25 +121,31 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(log: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run app.py`` on a free loopback port with ``env`` added to the environment;
-    returns ``(process, url)`` once it answers its health check (fails the test otherwise)."""
-    port = _free_port()
+def _launch(command: list[str], port: int, log: Path, env: dict[str, str], timeout_s: float) -> tuple[subprocess.Popen, str]:
+    """Run ``command`` (a server that will answer on loopback ``port``) with ``env`` added to the
+    environment and its output in ``log``; returns ``(process, url)`` once ``/_stcore/health``
+    answers "ok", or fails the test (with the log's end) if it exits or ``timeout_s`` passes."""
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and proc.poll() is None:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
                 return proc, url
         except OSError:
             time.sleep(0.3)
     _stop_server(proc)
-    pytest.fail(f"streamlit did not start within 90 s:\n{log.read_text()[-3000:]}")
+    pytest.fail(f"{command[:3]} did not start within {timeout_s:g} s:\n{log.read_text()[-3000:]}")
+
+
+def _start_server(log: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` on a free loopback port with ``env`` added to the environment;
+    returns ``(process, url)`` once it answers its health check (fails the test otherwise)."""
+    port = _free_port()
+    return _launch([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                    "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats",
+                    "false"], port, log, env, timeout_s=90)
 
 
 def _stop_server(proc: subprocess.Popen) -> None:
@@ -154,20 +160,8 @@ def _start_class_server(log: Path, env: dict[str, str]) -> tuple[subprocess.Pope
     """Two app processes behind nginx (``scripts/serve_class.sh``) on free loopback ports; returns
     ``(the script's process, nginx's url)`` once nginx answers the health check."""
     port, first = _free_port(), _free_port()  # the app processes take ``first`` and ``first + 1``
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(["bash", "scripts/serve_class.sh", "--processes", "2", "--listen",
-                                 f"127.0.0.1:{port}", "--first-port", str(first)],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    _stop_server(proc)
-    pytest.fail(f"serve_class.sh did not start within 120 s:\n{log.read_text()[-3000:]}")
+    return _launch(["bash", "scripts/serve_class.sh", "--processes", "2", "--listen", f"127.0.0.1:{port}",
+                    "--first-port", str(first)], port, log, env, timeout_s=120)
 
 
 @pytest.fixture(scope="session")
