@@ -5,11 +5,12 @@ import streamlit as st
 from nnviz.figures.probability_html import input_image_html, probability_bars_html
 from nnviz.preprocess import BlankDrawing, render_strokes
 from ui.digit_canvas import digit_canvas
-from ui.drawing import clear_drawing, current_drawing, current_strokes, digit_likeness, store_drawing
+from ui.drawing import clear_drawing, current_digit, current_strokes, digit_likeness, store_drawing
 from ui.resources import choose_digit_model, digit_classifier, use_one_thread_for_inference
 
 CANVAS_SIZE = 280  # logical canvas side, 10× MNIST's 28 px; shown smaller on narrow screens
-# 18 px strokes on 280 px become ~2 px after scaling the digit to 20 px, like MNIST's pen strokes.
+# The brush the student sees. The network gets the strokes redrawn with MNIST's stroke width
+# (nnviz.preprocess.digit_from_strokes), whatever the drawing's size.
 STROKE_WIDTH = 18
 
 st.title("Draw a digit")
@@ -40,12 +41,9 @@ def draw_and_answer():
         st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=clear_canvas)
     if drawn and drawn["clears"] == clears and drawn["strokes"] != current_strokes():
         store_drawing(render_strokes(drawn["strokes"], CANVAS_SIZE, STROKE_WIDTH), drawn["strokes"])
-    drawing = current_drawing()
     with right:
         try:
-            if drawing is None:
-                raise BlankDrawing()
-            prediction = classifier.predict_image(drawing)
+            prediction = classifier.predict_digit(current_digit())
         except BlankDrawing as exc:
             st.metric("Prediction", "—")
             st.info(str(exc), icon=":material/draw:")
@@ -62,7 +60,8 @@ def draw_and_answer():
         with image:
             st.html(input_image_html(prediction.digit.image))
         st.caption("Right: your drawing after MNIST-style preprocessing — cropped, scaled so its longer side is "
-                   "20 px, and centred by its centre of mass in a 28×28 field. This is all the network sees.")
+                   "20 px, redrawn with a pen as wide as MNIST's, and centred by its centre of mass in a 28×28 field. "
+                   "This is all the network sees.")
 
 
 draw_and_answer()

@@ -1,6 +1,7 @@
 """Prediction latency of the Draw page's path: a 280×280 RGBA canvas → MNIST-style preprocessing
 → forward pass → softmax, for each shipped digit network, on real MNIST test digits drawn at
-canvas size. Prints p50/p95 in milliseconds and the share of preprocessing.
+canvas size. Prints p50/p95 in milliseconds and the share of preprocessing, and the time of the
+page's stroke path (:func:`nnviz.preprocess.digit_from_strokes`, on UNIPEN pen strokes) beside it.
 
     .venv/bin/python benchmarks/bench_predict.py [--n 300]
 """
@@ -18,9 +19,10 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nnviz.data import load_torchvision_dataset  # noqa: E402
 from nnviz.predict import DigitClassifier  # noqa: E402
-from nnviz.preprocess import mnist_style  # noqa: E402
+from nnviz.preprocess import digit_from_strokes, mnist_style  # noqa: E402
 
 
 def canvases(n: int) -> list[np.ndarray]:
@@ -59,6 +61,19 @@ def measure(images) -> None:
         mnist_style(img)
         pre.append((time.perf_counter() - t) * 1e3)
     print(f"preprocessing only:         p50 {percentile(pre, 50):6.2f} ms   p95 {percentile(pre, 95):6.2f} ms")
+    try:
+        from unipen import load_unipen, to_canvas
+        strokes = [to_canvas(r["strokes"]) for r in load_unipen(len(images))]
+    except FileNotFoundError as exc:
+        print(f"strokes preprocessing: skipped ({exc})")
+    else:
+        pen = []
+        for s in strokes:
+            t = time.perf_counter()
+            digit_from_strokes(s)
+            pen.append((time.perf_counter() - t) * 1e3)
+        print(f"strokes preprocessing (the page's path, {len(strokes)} UNIPEN digits): p50 {percentile(pen, 50):6.2f} ms   "
+              f"p95 {percentile(pen, 95):6.2f} ms")
     for name in ("digits-mlp", "digits-cnn"):
         clf = DigitClassifier(name)
         for img in images[:20]:

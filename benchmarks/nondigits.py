@@ -1,6 +1,11 @@
 """Drawings that are not digits, on the Draw page's 280×280 canvas with its 18 px white brush:
 dashes, dots, scribbles, shapes, letters that look like no digit, and Fashion-MNIST items. Used
-to choose and to measure the "not a digit" threshold of :mod:`nnviz.unsure`."""
+to choose and to measure the "not a digit" threshold of :mod:`nnviz.unsure`.
+
+Pen drawings (dashes, dots, scribbles, shapes) are their strokes, which the page redraws for the
+network (:func:`nnviz.preprocess.digit_from_strokes`); letters and Fashion-MNIST items are images
+(RGBA canvases), as an uploaded or injected picture would be. :func:`network_input` gives either
+to the network the page's way."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import math
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from nnviz.preprocess import DigitInput, digit_from_strokes, mnist_style
 
 SIZE, WIDTH = 280, 18
 # Letters whose shape is not also a digit's (no O, I, l, S, Z, B, G, b, g, q, …).
@@ -20,43 +27,30 @@ def blank() -> tuple[Image.Image, ImageDraw.ImageDraw]:
     return img, ImageDraw.Draw(img)
 
 
-def stroke(draw, pts) -> None:
-    draw.line(pts, fill="white", width=WIDTH, joint="curve")
-    for x, y in (pts[0], pts[-1]):
-        draw.ellipse([x - WIDTH / 2, y - WIDTH / 2, x + WIDTH / 2, y + WIDTH / 2], fill="white")
-
-
-def dash(rng) -> np.ndarray:
+def dash(rng) -> list:
     """A near-horizontal line (±25°), 30–200 px long, anywhere on the canvas (near-vertical is a 1)."""
-    img, draw = blank()
     length, angle = rng.uniform(30, 200), math.radians(rng.uniform(-25, 25))
     dx, dy = length * math.cos(angle) / 2, length * math.sin(angle) / 2
     cx, cy = rng.uniform(20 + abs(dx), SIZE - 20 - abs(dx)), rng.uniform(20 + abs(dy), SIZE - 20 - abs(dy))
-    stroke(draw, [(cx - dx, cy - dy), (cx + dx, cy + dy)])
-    return np.asarray(img)
+    return [[(cx - dx, cy - dy), (cx + dx, cy + dy)]]
 
 
-def dot(rng) -> np.ndarray:
+def dot(rng) -> list:
     """A dab: a stroke 0–25 px long."""
-    img, draw = blank()
     x, y = rng.uniform(20, SIZE - 20, 2)
-    stroke(draw, [(x, y), (x + rng.uniform(0, 25), y + rng.uniform(-10, 10))])
-    return np.asarray(img)
+    return [[(x, y), (x + rng.uniform(0, 25), y + rng.uniform(-10, 10))]]
 
 
-def scribble(rng) -> np.ndarray:
+def scribble(rng) -> list:
     """A random walk of 8–20 points across a region 100–240 px wide."""
-    img, draw = blank()
     span = rng.uniform(100, 240)
     lo = rng.uniform(20, SIZE - 20 - span, 2) if span < SIZE - 40 else np.array([20.0, 20.0])
-    pts = [tuple(lo + rng.uniform(0, span, 2)) for _ in range(rng.integers(8, 21))]
-    stroke(draw, pts)
-    return np.asarray(img)
+    return [[tuple(lo + rng.uniform(0, span, 2)) for _ in range(rng.integers(8, 21))]]
 
 
-def shape(rng) -> np.ndarray:
+def shape(rng) -> list:
     """A triangle, a square, a star, a cross, a plus or a heart-less zigzag, 80–220 px."""
-    img, draw = blank()
+    strokes = []
     s = rng.uniform(80, 220)
     cx, cy = rng.uniform(20 + s / 2, SIZE - 20 - s / 2, 2)
     kind = rng.integers(6)
@@ -68,16 +62,15 @@ def shape(rng) -> np.ndarray:
     elif kind == 2:
         pts = [(cx + r * math.cos(a), cy + r * math.sin(a)) for a in np.radians(-90 + 144 * np.arange(6))]
     elif kind == 3:
-        stroke(draw, [(cx - r, cy - r), (cx + r, cy + r)])
+        strokes.append([(cx - r, cy - r), (cx + r, cy + r)])
         pts = [(cx + r, cy - r), (cx - r, cy + r)]
     elif kind == 4:
-        stroke(draw, [(cx - r, cy), (cx + r, cy)])
+        strokes.append([(cx - r, cy), (cx + r, cy)])
         pts = [(cx, cy - r), (cx, cy + r)]
     else:
         n = rng.integers(4, 8)
         pts = [(cx - r + 2 * r * i / n, cy + (r / 2 if i % 2 else -r / 2)) for i in range(n + 1)]
-    stroke(draw, pts)
-    return np.asarray(img)
+    return strokes + [pts]
 
 
 def letter(rng) -> np.ndarray:
@@ -105,9 +98,20 @@ def fashion(pixels28: np.ndarray) -> np.ndarray:
 KINDS = {"dash": dash, "dot": dot, "scribble": scribble, "shape": shape, "letter": letter}
 
 
-def non_digits(n_per_kind: int, seed: int, fashion_pixels: np.ndarray | None = None) -> dict[str, list[np.ndarray]]:
-    """``{kind: [canvas (280, 280, 4) uint8, …]}``, ``n_per_kind`` of each kind; Fashion-MNIST items
-    are taken from ``fashion_pixels`` (uint8 (N, 28, 28)) at random."""
+def network_input(item) -> DigitInput:
+    """A non-digit as the page gives it to the network: strokes redrawn by
+    :func:`~nnviz.preprocess.digit_from_strokes`, an image by :func:`~nnviz.preprocess.mnist_style`.
+
+    Raises:
+        nnviz.preprocess.BlankDrawing: the page would say the canvas is (almost) empty.
+    """
+    return mnist_style(item) if isinstance(item, np.ndarray) else digit_from_strokes(item, SIZE, WIDTH)
+
+
+def non_digits(n_per_kind: int, seed: int, fashion_pixels: np.ndarray | None = None) -> dict[str, list]:
+    """``{kind: [strokes or canvas (280, 280, 4) uint8, …]}``, ``n_per_kind`` of each kind (see
+    :func:`network_input`); Fashion-MNIST items are taken from ``fashion_pixels`` (uint8 (N, 28, 28))
+    at random."""
     rng = np.random.default_rng(seed)
     out = {k: [f(rng) for _ in range(n_per_kind)] for k, f in KINDS.items()}
     if fashion_pixels is not None:

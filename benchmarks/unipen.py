@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnviz.preprocess import render_strokes
+from nnviz.preprocess import DigitInput, digit_from_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIPEN = Path(os.environ.get("NNVIZ_LOCAL_DATA", ROOT.parent / "shared" / "data")) / "unipen" / "unipen_1a_digits.jsonl.gz"
@@ -55,7 +55,10 @@ def to_small_canvas(strokes, rng: np.random.Generator, size: int = 280, side: fl
     return [[tuple(((np.asarray(p, float) - lo) * scale + offset).tolist()) for p in s] for s in strokes]
 
 
-def render(canvas_strokes, size: int = 280, width: int = 18) -> np.ndarray:
-    """Draw strokes white on black like the Draw page's canvas: ``(size, size, 4)`` uint8 RGBA
-    (the page's own :func:`nnviz.preprocess.render_strokes`)."""
-    return render_strokes(canvas_strokes, size, width)
+def network_input(canvas_strokes, size: int = 280) -> DigitInput:
+    """What the Draw page gives the network for these strokes (:func:`nnviz.preprocess.digit_from_strokes`).
+
+    Raises:
+        nnviz.preprocess.BlankDrawing: as the page would say.
+    """
+    return digit_from_strokes(canvas_strokes, size)

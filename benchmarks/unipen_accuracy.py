@@ -1,5 +1,5 @@
 """Accuracy of the shipped digit networks on real handwriting: UNIPEN pen-stroke digits replayed
-onto a 280×280 canvas with the Draw page's 18 px brush, then the Draw page's preprocessing.
+onto a 280×280 canvas, then the Draw page's preprocessing of strokes (``digit_from_strokes``).
 This is the closest offline measure of "does a student's drawing get the right answer". Each digit
 is drawn twice: large and centred (as the page asks), and small (90 px) in a random corner.
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nnviz.predict import DigitClassifier  # noqa: E402
 from nnviz.preprocess import BlankDrawing  # noqa: E402
-from unipen import load_unipen, render, to_canvas, to_small_canvas  # noqa: E402
+from unipen import load_unipen, network_input, to_canvas, to_small_canvas  # noqa: E402
 
 
 def main() -> None:
@@ -35,13 +35,12 @@ def main() -> None:
                "small, off-centre": [to_small_canvas(r["strokes"], rng) for r in records]}
     print(f"{len(records)} UNIPEN digits from {len({r['source'] for r in records})} labs")
     for name, layout in ((n, lay) for n in args.models for lay in layouts):
-        canvases = [render(s) for s in layouts[layout]]
         clf = DigitClassifier(name)
         print(f"{name}, {layout}:", end=" ")
         correct, blank, per_class, confusions = 0, 0, Counter(), Counter()
-        for r, canvas in zip(records, canvases):
+        for r, strokes in zip(records, layouts[layout]):
             try:
-                label = clf.predict_image(canvas).label
+                label = clf.predict_digit(network_input(strokes)).label
             except BlankDrawing:
                 blank += 1
                 continue

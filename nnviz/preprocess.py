@@ -23,6 +23,12 @@ INK_THRESHOLD = 0.2
 # A drawing with less ink than this fraction of the canvas is "almost blank": a stray dot or
 # a click, not a digit (a thin "1" on a 280×280 canvas with 18 px strokes covers ~4 %).
 MIN_INK_FRACTION = 0.004
+# Width (px of the 28×28 field) that drawn strokes are given for the network: a pen stroke of
+# MNIST's typical width. Measured on MNIST training digits as ink / skeleton length, median 2.8 px
+# (p10 2.0, p90 4.2); the fixed 18 px brush gave 2.2 px for a large drawing and 4.3 px for a small
+# one. Between 2.3 and 2.8, 2.8 read held-out canvas renderings of MNIST-train digits best
+# (benchmarks/canvas_renderings.py).
+MNIST_STROKE = 2.8
 
 
 class BlankDrawing(ValueError):
@@ -110,6 +116,12 @@ def mnist_style(image: np.ndarray | Image.Image) -> DigitInput:
     ink = to_ink(image)
     if is_blank(ink):
         raise BlankDrawing()
+    return DigitInput(mnist_field(ink))
+
+
+def mnist_field(ink: np.ndarray) -> np.ndarray:
+    """The MNIST recipe on an ink map ``(H, W)`` float32 in [0, 1] with some ink above
+    ``INK_THRESHOLD``: crop, longer side to 20 px, centre of mass to the centre. ``(28, 28)`` float32."""
     rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
     cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
     crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
@@ -120,7 +132,7 @@ def mnist_style(image: np.ndarray | Image.Image) -> DigitInput:
     box = np.clip(box, 0.0, 1.0)  # Lanczos overshoots a little at edges
     cy, cx = center_of_mass(box)
     centre = (FIELD - 1) / 2
-    return DigitInput(place_at(box, centre - cy, centre - cx))
+    return place_at(box, centre - cy, centre - cx)
 
 
 def place_at(box: np.ndarray, top: float, left: float) -> np.ndarray:
@@ -170,3 +182,35 @@ def render_strokes(strokes, size: int = 280, width: float = 18) -> np.ndarray:
             draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
     grey = np.asarray(img)
     return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+
+
+def matched_pen(strokes, stroke: float = MNIST_STROKE) -> float:
+    """Pen diameter (canvas px) that makes ``strokes`` ``stroke`` px wide once the drawing's longer
+    side is scaled to 20 px: ``stroke × S / (20 − stroke)`` for centre lines spanning ``S`` px (the pen
+    adds its own width to the box), at least 2 px. A small drawing gets a thin pen, a large one a
+    broad pen, so every drawing reaches the network with MNIST's stroke width."""
+    points = np.concatenate([np.asarray(s, np.float64).reshape(-1, 2) for s in strokes])
+    span = float((points.max(0) - points.min(0)).max())
+    return max(2.0, stroke * span / (BOX - stroke))
+
+
+def digit_from_strokes(strokes, size: int = 280, brush: float = 18) -> DigitInput:
+    """The network's input for pen strokes drawn on the Draw page's canvas.
+
+    Blankness is judged on the strokes as the student sees them (``brush`` px wide, as
+    :func:`mnist_style` judges an image); the network then gets them redrawn with
+    :func:`matched_pen` and the MNIST recipe (:func:`mnist_field`). Without this, the canvas's fixed
+    brush made a small drawing's strokes twice as thick as MNIST's.
+
+    Args:
+        strokes: as :func:`render_strokes`, in pixels of a ``size``×``size`` canvas.
+
+    Returns:
+        :class:`DigitInput` with a ``(28, 28)`` float32 image in [0, 1].
+
+    Raises:
+        BlankDrawing: no strokes, or almost no ink as drawn.
+    """
+    if not strokes or is_blank(to_ink(render_strokes(strokes, size, brush))):
+        raise BlankDrawing()
+    return DigitInput(mnist_field(to_ink(render_strokes(strokes, size, matched_pen(strokes)))))

@@ -72,3 +72,41 @@ def test_not_an_image_is_refused(shape):
     with pytest.raises(ValueError, match=r"expected an \(H, W\) or \(H, W, C\) image, got shape") as refused:
         mnist_style(np.zeros(shape, np.uint8))
     assert type(refused.value) is ValueError  # not BlankDrawing, which is a ValueError too
+
+
+def _seven(scale: float, left: float, top: float) -> list:
+    """A pen-drawn 7 (flat [x0, y0, …] strokes) ``scale`` × 180 px tall, its top-left at (left, top)."""
+    shape = [(0.0, 0.0), (1.0, 0.0), (0.75, 0.33), (0.5, 0.66), (0.3, 1.0)]
+    return [[v for x, y in shape for v in (left + 180 * scale * x, top + 180 * scale * y)]]
+
+
+def _stroke_width(image: np.ndarray) -> float:
+    """Ink per unit of centre-line length, px: total ink over the inked rows (a 7 is mostly tall strokes)."""
+    return float(image.sum() / max((image > 0.5).any(axis=1).sum(), 1))
+
+
+def test_strokes_reach_the_network_with_one_pen_width_whatever_the_drawing_size():
+    from nnviz.preprocess import digit_from_strokes, render_strokes
+
+    large, small = _seven(1.0, 50, 50), _seven(0.4, 185, 10)
+    matched = [digit_from_strokes(s).image for s in (large, small)]
+    brushed = [mnist_style(render_strokes(s, 280, 18)).image for s in (large, small)]
+    # The fixed 18 px brush makes the small drawing's strokes far thicker after scaling; redrawn
+    # with the matched pen both are alike (and close to a large drawing's look).
+    assert _stroke_width(brushed[1]) > 1.6 * _stroke_width(brushed[0])
+    assert abs(_stroke_width(matched[1]) / _stroke_width(matched[0]) - 1) < 0.15
+    assert np.abs(matched[0] - matched[1]).mean() < 0.5 * np.abs(brushed[0] - brushed[1]).mean()
+    for image in matched:
+        assert image.shape == (28, 28) and image.dtype == np.float32 and image.max() <= 1.0
+        assert np.allclose(center_of_mass(image), (13.5, 13.5), atol=0.1)
+
+
+def test_strokes_are_blank_or_not_as_the_student_sees_them():
+    from nnviz.preprocess import digit_from_strokes
+
+    with pytest.raises(BlankDrawing):
+        digit_from_strokes([[100, 100, 101, 100]])  # a click: an 18 px dot
+    with pytest.raises(BlankDrawing):
+        digit_from_strokes([])
+    short = digit_from_strokes([[100, 100, 130, 100]])  # a 30 px dash is visible, so it is an input
+    assert short.image.max() > 0.9

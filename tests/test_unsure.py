@@ -4,7 +4,7 @@ a corner (which the CNN reads as a sure "0") and stays quiet on clear digits."""
 import pytest
 
 from nnviz.predict import DigitClassifier
-from nnviz.preprocess import render_strokes
+from nnviz.preprocess import digit_from_strokes
 from nnviz.unsure import DigitLikeness
 
 
@@ -18,19 +18,23 @@ def classifier():
     return DigitClassifier("digits-cnn")
 
 
-def doubt(likeness, classifier, image):
-    prediction = classifier.predict_image(image)
+def doubt(likeness, classifier, drawing):
+    """The warning for pen strokes (the Draw page's path) or an image of a digit."""
+    if isinstance(drawing, list):
+        prediction = classifier.predict_digit(digit_from_strokes(drawing))
+    else:
+        prediction = classifier.predict_image(drawing)
     return likeness.doubt(prediction.digit, prediction.confidence)
 
 
 def test_a_dash_is_not_a_digit(likeness, classifier):
-    dash = render_strokes([[25, 30, 70, 32]])
+    dash = [[25, 30, 70, 32]]
     found = doubt(likeness, classifier, dash)
     assert found is not None and found.kind == "not a digit" and found.distance > found.threshold
 
 
 def test_a_clear_seven_and_real_test_digits_get_no_warning(likeness, classifier, canvas, mnist_test_pixels):
-    seven = render_strokes([[70, 60, 130, 58, 210, 60, 180, 120, 150, 180, 125, 240]])
+    seven = [[70, 60, 130, 58, 210, 60, 180, 120, 150, 180, 125, 240]]
     assert doubt(likeness, classifier, seven) is None
     pixels, _ = mnist_test_pixels
     warned = sum(doubt(likeness, classifier, canvas(p)) is not None for p in pixels[:200])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from nnviz.preprocess import BlankDrawing, DigitInput, digit_from_strokes, mnist_style
 from nnviz.unsure import DigitLikeness
 
 DRAWING = "drawing"
@@ -25,6 +26,19 @@ def current_drawing() -> np.ndarray | None:
 def current_strokes() -> list | None:
     """The strokes of the latest drawing, or None (none drawn, or an injected image)."""
     return st.session_state.get(DRAWING_STROKES)
+
+
+def current_digit() -> DigitInput:
+    """The latest drawing as the networks see it: from its strokes when it has them
+    (:func:`nnviz.preprocess.digit_from_strokes`), else from its image (an injected one).
+
+    Raises:
+        BlankDrawing: nothing drawn yet, or almost nothing.
+    """
+    drawing, strokes = current_drawing(), current_strokes()
+    if drawing is None:
+        raise BlankDrawing()
+    return digit_from_strokes(strokes, drawing.shape[1]) if strokes else mnist_style(drawing)
 
 
 def store_drawing(image: np.ndarray | None, strokes: list | None) -> None:

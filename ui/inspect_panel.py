@@ -19,8 +19,8 @@ from nnviz.figures.evaluation import confusion_matrix_figure, digit_gallery, per
 from nnviz.figures.tiles import png_data_url
 from nnviz.inspection import Inspection, LayerInfo, most_active_units, penultimate_layer
 from nnviz.predict import DigitClassifier
-from nnviz.preprocess import BlankDrawing, mnist_style
-from ui.drawing import current_drawing
+from nnviz.preprocess import BlankDrawing
+from ui.drawing import current_digit
 from ui.inspect_cache import embedding, missing_test_set, test_report, test_set
 
 PLOT = {"displayModeBar": False}
@@ -54,10 +54,7 @@ def choose_input(classifier: DigitClassifier, model_name: str, source: str) -> C
     index = 0
     if source == "Your drawing":
         try:
-            drawing = current_drawing()
-            if drawing is None:
-                raise BlankDrawing()
-            digit = mnist_style(drawing)
+            digit = current_digit()
             return ChosenInput(digit.tensor(classifier.mean, classifier.std), digit.image, "your drawing", "drawing")
         except BlankDrawing:
             st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back."

@@ -14,8 +14,8 @@ from nnviz.glossary import GLOSSARY
 from nnviz.learning_step import LearningStep
 from nnviz.numpy_mlp import NumpyMLP
 from nnviz.numpy_runs import from_torch
-from nnviz.preprocess import BlankDrawing, mnist_style
-from ui.drawing import current_drawing
+from nnviz.preprocess import BlankDrawing
+from ui.drawing import current_digit
 from ui.inspect_cache import test_set
 from ui.resources import digit_classifier, digit_model_cards
 
@@ -65,10 +65,7 @@ class HoodInput:
 def hood_input(mean: float, std: float) -> HoodInput:
     """The session's drawing after MNIST-style preprocessing, or test image #0 with a note."""
     try:
-        drawing = current_drawing()
-        if drawing is None:
-            raise BlankDrawing()
-        digit = mnist_style(drawing)
+        digit = current_digit()
         x = digit.tensor(mean, std).numpy().reshape(-1).astype(np.float64)  # (pixel − mean) / std
         return HoodInput(x, digit.image, "your drawing", None)
     except BlankDrawing:
