@@ -5,8 +5,8 @@ on real handwriting (UNIPEN, evaluation only: never used to choose anything).
     .venv/bin/python benchmarks/unsure.py [--fit] [--n-unipen 16000]
 
 Choosing (``--fit``): class means and shared covariance of the CNN's penultimate features on
-MNIST-train images 0–49,999; the threshold on images 50,000–59,999 drawn on a canvas and
-preprocessed like a drawing (false alarms) against non-digits made with seed 0 (hits): the
+MNIST-train images 0–49,999; the threshold on images 50,000–59,999 drawn again with a pen on the
+canvas and preprocessed as the page does (``benchmarks/canvas_renderings.py``; false alarms) against non-digits made with seed 0 (hits): the
 distance that flags most non-digits while flagging ≤ 2 % of the held-out digits. Reported hits
 are on fresh non-digits (seed 1, Fashion-MNIST test items not used for the choice).
 """
@@ -23,13 +23,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import digit_canvas  # noqa: E402
-from nondigits import non_digits  # noqa: E402
+from canvas_renderings import draw, on_canvas, skeleton  # noqa: E402
+from nondigits import network_input, non_digits  # noqa: E402
 
 from nnviz.checkpoints import load_checkpoint  # noqa: E402
 from nnviz.data import dataset_info, load_tensors, load_torchvision_dataset  # noqa: E402
-from nnviz.preprocess import BlankDrawing, mnist_style  # noqa: E402
+from nnviz.preprocess import BlankDrawing  # noqa: E402
 from nnviz.embedding import penultimate_features as penultimate_array  # noqa: E402
 from nnviz.unsure import DigitLikeness, fit_class_gaussians, min_distance, save_features  # noqa: E402
 
@@ -37,17 +36,24 @@ MAX_FALSE_ALARMS = 0.02
 FIT, HELD_OUT = slice(0, 50_000), slice(50_000, 60_000)
 
 
-def distances(model, means, precision, canvases) -> tuple[np.ndarray, np.ndarray]:
-    """Distance and the CNN's softmax confidence per canvas; (+inf, 0) for a canvas the
-    preprocessing calls blank (the page gives no answer to it)."""
-    out, conf = np.full(len(canvases), np.inf), np.zeros(len(canvases))
-    digits, where = [], []
-    for i, c in enumerate(canvases):
+def page_inputs(items, to_input) -> list:
+    """The network's 28×28 input per item (``to_input(item).image``), None where the page would say
+    the canvas is blank."""
+    out = []
+    for item in items:
         try:
-            digits.append(mnist_style(c).image)
-            where.append(i)
+            out.append(to_input(item).image)
         except BlankDrawing:
-            pass
+            out.append(None)
+    return out
+
+
+def distances(model, means, precision, inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Distance and the CNN's softmax confidence per network input (28×28, from :func:`page_inputs`);
+    (+inf, 0) for None, a drawing the page calls blank (it gives no answer to it)."""
+    out, conf = np.full(len(inputs), np.inf), np.zeros(len(inputs))
+    where = [i for i, x in enumerate(inputs) if x is not None]
+    digits = [inputs[i] for i in where]
     mnist = dataset_info("mnist")
     x = (torch.from_numpy(np.stack(digits))[:, None] - mnist.mean[0]) / mnist.std[0]
     feats = torch.from_numpy(penultimate_array(model, x))
@@ -72,7 +78,7 @@ def main() -> None:
     model, _ = load_checkpoint("digits-cnn")
     pixels = load_torchvision_dataset("mnist", train=True).data.numpy()
     fashion_test = load_torchvision_dataset("fashion-mnist", train=False).data.numpy()
-    held_out = [digit_canvas(p) for p in pixels[HELD_OUT][:args.n_held_out]]
+    held_out = [draw(on_canvas(skeleton(p / 255.0))) for p in pixels[HELD_OUT][:args.n_held_out]]
 
     if args.fit:
         images, labels = load_tensors("mnist", train=True)
@@ -80,7 +86,7 @@ def main() -> None:
         means, precision = fit_class_gaussians(feats, labels[FIT])
         d_digits, c_digits = distances(model, means, precision, held_out)
         tune = non_digits(args.n_per_kind, seed=0, fashion_pixels=fashion_test[:5000])
-        kinds = [distances(model, means, precision, v) for v in tune.values()]
+        kinds = [distances(model, means, precision, page_inputs(v, network_input)) for v in tune.values()]
         best = None
         for q in (0.005, 0.01, 0.015, 0.02):
             for hesitation in (0.5, 0.6, 0.7, 0.8, 0.9):
@@ -105,16 +111,16 @@ def main() -> None:
     print(f"false alarms on {len(d)} held-out MNIST-train digits drawn on the canvas: {np.mean(warns(d, c, t, h)):.1%}")
     fresh = non_digits(args.n_per_kind, seed=1, fashion_pixels=fashion_test[5000:])
     hits = []
-    for kind, canvases in fresh.items():
-        dk, ck = distances(model, means, precision, canvases)
+    for kind, items in fresh.items():
+        dk, ck = distances(model, means, precision, page_inputs(items, network_input))
         hits.append(warns(dk, ck, t, h))
         print(f"  {kind:9s}: {np.mean(hits[-1]):.1%} warned ({np.mean(dk > t):.1%} not a digit, "
               f"{np.mean(np.isinf(dk)):.1%} of all as blank)")
     print(f"hit rate on {sum(map(len, hits))} fresh non-digits: {np.mean(np.concatenate(hits)):.1%}")
-    from unipen import load_unipen, render, to_canvas
+    from unipen import load_unipen, network_input as drawn_input, to_canvas
 
     records = load_unipen(args.n_unipen)
-    du, cu = distances(model, means, precision, [render(to_canvas(r["strokes"])) for r in records])
+    du, cu = distances(model, means, precision, page_inputs([to_canvas(r["strokes"]) for r in records], drawn_input))
     print(f"false alarms on {len(records)} real UNIPEN digits (evaluation only): {np.mean(warns(du, cu, t, h)):.1%} "
           f"({np.mean(du > t):.1%} not a digit, {np.mean((du <= t) & (cu < h)):.1%} hesitates)")
 

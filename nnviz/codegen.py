@@ -178,11 +178,14 @@ def standalone_script(architecture: dict, dataset: str, config: TrainConfig, lab
         The script's text (a few dozen lines): ``python <filename> [--epochs N] [--max-batches K]``.
 
     Raises:
-        ValueError: unknown dataset or model kind.
+        ValueError: unknown dataset or model kind, or ``config.handwriting`` (the shipped CNN's
+            augmentation; :mod:`nnviz.augment`'s handwriting functions are not copied into scripts).
     """
     info = data.dataset_info(dataset)
     if architecture.get("kind") not in ("cnn", "mlp"):
         raise ValueError(f"unknown model kind {architecture.get('kind')!r}")
+    if config.handwriting:
+        raise ValueError("the handwriting augmentation is not written into scripts; train with augment only")
     layers = _layers(architecture)
     net = ("def make_net():\n    \"\"\"The network, layer by layer (the names are nnviz's).\"\"\"\n"
            "    return nn.Sequential(OrderedDict([\n"

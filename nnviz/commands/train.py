@@ -31,7 +31,10 @@ def register(sub) -> None:
     p.add_argument("--optimizer", choices=OPTIMIZERS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-size", type=int, help="use a random subset of this many training images")
-    p.add_argument("--no-augment", action="store_true", help="train without random affine jitter")
+    p.add_argument("--no-augment", action="store_true", help="train without random affine jitter (and without --handwriting)")
+    p.add_argument("--handwriting", type=float, metavar="SHARE",
+                   help="share (0-1) of each batch drawn the ways people write on a canvas: slashed zeros, pen "
+                        "width, slant, wobble (MNIST only; the shipped CNN's recipe uses 0.5, the others 0)")
     p.add_argument("--channels", type=int, nargs=2, metavar=("C1", "C2"), help="CNN: channels of the two convolutions")
     p.add_argument("--hidden", type=int, nargs="+", help="MLP: hidden widths; CNN: width of the hidden fully connected layer")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), help="MLP activation")
@@ -65,11 +68,13 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(**{**recipe.to_dict(), "seed": args.seed, "device": args.device,
                             "train_size": args.train_size})
     for attr, value in (("epochs", args.epochs), ("learning_rate", args.lr), ("batch_size", args.batch_size),
-                        ("optimizer", args.optimizer)):
+                        ("optimizer", args.optimizer), ("handwriting", args.handwriting)):
         if value is not None:
             setattr(config, attr, value)
     if args.no_augment:
-        config.augment = False
+        config.augment, config.handwriting = False, 0.0
+    if args.dataset != "mnist" and args.handwriting is None:
+        config.handwriting = 0.0  # the recipe's handwriting draws digits' ways (slashed zeros)
     out = args.out or user_models_dir() / f"{args.dataset}-{args.model}"
     if refused(out, args.overwrite, config.validate):  # before training, not after an hour of it
         return 2
