@@ -1,7 +1,7 @@
 """Saying "this does not look like a digit" or "the network hesitates", from a measured signal.
 
 A softmax answer is always one of ten digits, and its confidence is no guide to whether the input
-is a digit at all: the shipped CNN reads a short dash in a corner as "0" with 93.5 % confidence.
+is a digit at all: an earlier shipped CNN read a short dash in a corner as "0" with 93.5 % confidence.
 So two signals are used:
 
 * **not a digit** — the Mahalanobis distance of the drawing's penultimate features (the CNN's
@@ -10,9 +10,10 @@ So two signals are used:
   out-of-distribution samples and adversarial attacks", NeurIPS 2018). The class means, the
   shared precision matrix and the threshold live in ``trained/digits-cnn.features.safetensors``,
   written by ``benchmarks/unsure.py --fit``: means and covariance from the first 50,000 MNIST
-  training images; the threshold chosen on the other 10,000 (held out from the fit), drawn large
-  on a 280×280 canvas and preprocessed like a drawing, against generated non-digits (dashes,
-  dots, scribbles, shapes, letters that look like no digit, Fashion-MNIST items).
+  training images; the threshold chosen on the other 10,000 (held out from the fit), redrawn with a
+  pen on a 280×280 canvas and preprocessed as the Draw page does (``benchmarks/canvas_renderings.py``),
+  against generated non-digits (dashes, dots, scribbles, shapes, letters that look like no digit,
+  Fashion-MNIST items).
 * **hesitates** — the answer's own softmax probability is below a second threshold: several
   digits are plausible to the network. Max-softmax alone misses dashes (read as a sure "0"), the
   distance alone misses most Fashion-MNIST items (their features land near a digit's, but the
@@ -21,11 +22,13 @@ So two signals are used:
 The pair (distance threshold, probability threshold) is chosen together on a grid (distance at the
 99.5th–98th percentile of the held-out digits; probability 0.5–0.9) as the one that flags the
 most non-digits (mean over the six kinds) while warning on at most 2 % of the held-out digits.
-Chosen with ``benchmarks/unsure.py --fit --n-held-out 3000 --n-per-kind 300``: distance 220.5
-(the 99.5th percentile), probability 0.9; 1.8 % of the held-out digits warned about. Measured by
-``benchmarks/unsure.py``: 74 % of 2,400 fresh non-digits warned about (dashes 100 %, letters 83 %,
-Fashion-MNIST 79 %, shapes 76 %, scribbles 66 %, dots 43 %), and 7.6 % of the 15,953 UNIPEN
-digits. Real handwriting (UNIPEN) is only used to report the false-alarm rate, never to choose.
+Chosen with ``benchmarks/unsure.py --fit --n-held-out 3000 --n-per-kind 300`` for the CNN shipped
+2026-11-24: distance 230.9, probability 0.6; 1.6 % of the held-out digits warned about. Measured in
+the same run: 54.6 % of 1,800 fresh non-digits warned about (dashes 91 %, shapes 66 %, letters 51 %,
+dots 46 %, Fashion-MNIST 40 %, scribbles 33 %), and 2.9 % of the 15,953 UNIPEN digits. (The CNN
+before it, whose held-out digits were MNIST images scaled up rather than redrawn with a pen: 74 % of
+non-digits, 7.6 % of UNIPEN digits.) Real handwriting (UNIPEN) is only used to report the
+false-alarm rate, never to choose.
 
 The digit-likeness check always uses the shipped CNN's features, whichever network answers: it is
 a property of the drawing, not of the answering network.
