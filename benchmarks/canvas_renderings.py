@@ -17,6 +17,7 @@ from PIL import Image
 from skimage.morphology import skeletonize
 
 from nnviz.preprocess import digit_from_strokes, mnist_style, render_strokes
+from unipen import to_canvas, to_small_canvas
 
 UPSAMPLE = 4
 BRUSH = 18  # the Draw page's brush, px of a 280 px canvas
@@ -30,16 +31,11 @@ def skeleton(pixels: np.ndarray) -> np.ndarray:
     return np.stack([xs, ys], 1).astype(np.float64) / UPSAMPLE
 
 
-def on_canvas(points: np.ndarray, rng: np.random.Generator | None = None, small: bool = False,
-              size: int = 280) -> np.ndarray:
-    """``points`` scaled into the canvas: longer side 180 px centred, or (``small``) 90 px, 15 px
-    from a random corner (``rng``), as :mod:`unipen` places real strokes."""
-    lo, hi = points.min(0), points.max(0)
-    side = 90 if small else size - 100
-    scale = side / max(float((hi - lo).max()), 1e-3)
-    extent = (hi - lo) * scale
-    offset = np.where(rng.integers(0, 2, 2) == 0, 15, size - 15 - extent) if small else (size - extent) / 2
-    return (points - lo) * scale + offset
+def on_canvas(points: np.ndarray, rng: np.random.Generator | None = None, small: bool = False) -> np.ndarray:
+    """``points`` placed on the 280 px canvas as :mod:`unipen` places real strokes: longer side 180 px,
+    centred, or (``small``) 90 px, 15 px from a random corner (``rng``). ``(K, 2)`` canvas px."""
+    placed = to_small_canvas([points], rng) if small else to_canvas([points])
+    return np.asarray(placed[0], np.float64)
 
 
 def draw(points: np.ndarray, extra_strokes=(), size: int = 280, brush: bool = False) -> np.ndarray:

@@ -6,8 +6,9 @@ on real handwriting (UNIPEN, evaluation only: never used to choose anything).
 
 Choosing (``--fit``): class means and shared covariance of the CNN's penultimate features on
 MNIST-train images 0–49,999; the threshold on images 50,000–59,999 drawn again with a pen on the
-canvas and preprocessed as the page does (``benchmarks/canvas_renderings.py``; false alarms) against non-digits made with seed 0 (hits): the
-distance that flags most non-digits while flagging ≤ 2 % of the held-out digits. Reported hits
+canvas and preprocessed as the page does (``benchmarks/canvas_renderings.py``; false alarms)
+against non-digits made with seed 0 (hits): the distance that flags most non-digits while flagging
+≤ 2 % of the held-out digits. Reported hits
 are on fresh non-digits (seed 1, Fashion-MNIST test items not used for the choice).
 """
 
