@@ -115,7 +115,10 @@ def class_server(tmp_path_factory):
         proc = subprocess.Popen(["bash", "scripts/serve_class.sh", "--processes", "2", "--listen", f"127.0.0.1:{listen}",
                                  "--first-port", str(first), "--dir", str(folder)],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "NNVIZ_USER_MODELS": str(models)})
+                                env={**os.environ, "NNVIZ_USER_MODELS": str(models)},
+                                # As in a terminal: a test run started in the background (CI, nohup …
+                                # &) ignores SIGINT, and bash cannot trap a signal ignored on entry.
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     server = ClassServer(f"http://127.0.0.1:{listen}", [first, first + 1], folder)
     try:
         _wait_healthy(server.url, proc, log)
