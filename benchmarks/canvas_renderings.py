@@ -5,9 +5,9 @@ A digit's skeleton (scikit-image's ``skeletonize`` of the 28×28 image upsampled
 is replayed as pen positions on a 280×280 canvas, large and centred (180 px) or small (90 px) in a
 random corner, then preprocessed as the Draw page does (:func:`nnviz.preprocess.digit_from_strokes`,
 or with ``brush`` the page's former fixed 18 px brush and :func:`nnviz.preprocess.mnist_style`).
-So the strokes have a pen's even width, while the shapes are MNIST writers'. Two ways of writing that MNIST
-lacks are drawn the same way: a zero with a slash stroke through it (Ø), and a one with a flag stroke
-from the top of its stem (the "continental" one).
+So the strokes have a pen's even width, while the shapes are MNIST writers'. Two ways of writing
+that MNIST lacks are drawn the same way: a zero with a slash stroke through it (Ø), and a one with
+a flag stroke from the top of its stem (the "continental" one).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The handwriting augmentation (nnviz.augment) draws what it says on real MNIST digits, and the
-shipped CNN reads the ways of writing it was taught, drawn on the canvas with the page's brush."""
+shipped CNN reads the ways of writing it was taught, drawn on the canvas and preprocessed as the
+page does."""
 
 import math
 
