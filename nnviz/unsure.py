@@ -1,8 +1,8 @@
 """Saying "this does not look like a digit" or "the network hesitates", from a measured signal.
 
 A softmax answer is always one of ten digits, and its confidence is no guide to whether the input
-is a digit at all: an earlier shipped CNN read a short dash in a corner as "0" with 93.5 % confidence.
-So two signals are used:
+is a digit at all: an earlier shipped CNN read a short dash in a corner as "0" with 93.5 %
+confidence. So two signals are used:
 
 * **not a digit** — the Mahalanobis distance of the drawing's penultimate features (the CNN's
   128 ``relu3`` units) to the nearest class of the MNIST training digits, with one covariance
@@ -11,8 +11,8 @@ So two signals are used:
   shared precision matrix and the threshold live in ``trained/digits-cnn.features.safetensors``,
   written by ``benchmarks/unsure.py --fit``: means and covariance from the first 50,000 MNIST
   training images; the threshold chosen on the other 10,000 (held out from the fit), redrawn with a
-  pen on a 280×280 canvas and preprocessed as the Draw page does (``benchmarks/canvas_renderings.py``),
-  against generated non-digits (dashes, dots, scribbles, shapes, letters that look like no digit,
+  pen on a 280×280 canvas and preprocessed as the Draw page does
+  (``benchmarks/canvas_renderings.py``), against generated non-digits (dashes, dots, scribbles, shapes, letters that look like no digit,
   Fashion-MNIST items).
 * **hesitates** — the answer's own softmax probability is below a second threshold: several
   digits are plausible to the network. Max-softmax alone misses dashes (read as a sure "0"), the
