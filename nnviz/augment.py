@@ -122,7 +122,8 @@ def continental_ones(ink: torch.Tensor, generator: torch.Generator, p_flag: floa
     foot_mid = torch.stack([bottom_x, bottom - 0.5], 1)
     foot_half = torch.stack([height * _uniform(n, 0.15, 0.3, generator), torch.zeros(n)], 1)
     out = torch.maximum(ink, peak * has_flag * _segment_ink(start, flag_end, width, side))
-    out = torch.maximum(out, peak * has_foot * _segment_ink(foot_mid - foot_half, foot_mid + foot_half, width, side))
+    foot = _segment_ink(foot_mid - foot_half, foot_mid + foot_half, width, side)
+    out = torch.maximum(out, peak * has_foot * foot)
     cx, cy = _centre_of_mass(out)
     centre = (side - 1) / 2
     theta = torch.zeros(n, 2, 3)
@@ -140,7 +141,8 @@ def pen_width(ink: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     amount = torch.rand(n, 1, 1, 1, generator=generator)
     thick = F.max_pool2d(ink, 3, stride=1, padding=1)
     thin = -F.max_pool2d(-ink, 3, stride=1, padding=1)
-    out = torch.where(kind == 1, ink + amount * (thick - ink), torch.where(kind == 2, ink + 0.6 * amount * (thin - ink), ink))
+    out = torch.where(kind == 1, ink + amount * (thick - ink),
+                      torch.where(kind == 2, ink + 0.6 * amount * (thin - ink), ink))
     return out * (ink.amax((1, 2, 3), keepdim=True) / out.amax((1, 2, 3), keepdim=True).clamp_min(1e-6))
 
 
@@ -151,7 +153,8 @@ def writing_geometry(ink: torch.Tensor, generator: torch.Generator) -> torch.Ten
     networks applied to visual document analysis", ICDAR 2003)."""
     n, side = ink.shape[0], ink.shape[-1]
     angle = torch.deg2rad(_uniform(n, -15, 15, generator))
-    shear, stretch, size = _uniform(n, -0.3, 0.3, generator), _uniform(n, 0.75, 1.2, generator), _uniform(n, 0.85, 1.1, generator)
+    shear, stretch = _uniform(n, -0.3, 0.3, generator), _uniform(n, 0.75, 1.2, generator)
+    size = _uniform(n, 0.85, 1.1, generator)
     cos, sin, ones, zeros = torch.cos(angle), torch.sin(angle), torch.ones(n), torch.zeros(n)
     rotate = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)
     slant = torch.stack([torch.stack([ones, shear], 1), torch.stack([zeros, ones], 1)], 1)

@@ -12,8 +12,8 @@ confidence. So two signals are used:
   written by ``benchmarks/unsure.py --fit``: means and covariance from the first 50,000 MNIST
   training images; the threshold chosen on the other 10,000 (held out from the fit), redrawn with a
   pen on a 280×280 canvas and preprocessed as the Draw page does
-  (``benchmarks/canvas_renderings.py``), against generated non-digits (dashes, dots, scribbles, shapes, letters that look like no digit,
-  Fashion-MNIST items).
+  (``benchmarks/canvas_renderings.py``), against generated non-digits (dashes, dots, scribbles,
+  shapes, letters that look like no digit, Fashion-MNIST items).
 * **hesitates** — the answer's own softmax probability is below a second threshold: several
   digits are plausible to the network. Max-softmax alone misses dashes (read as a sure "0"), the
   distance alone misses most Fashion-MNIST items (their features land near a digit's, but the
