@@ -194,7 +194,8 @@ def matched_pen(strokes, stroke: float = MNIST_STROKE) -> float:
     return max(2.0, stroke * span / (BOX - stroke))
 
 
-def digit_from_strokes(strokes, size: int = 280, brush: float = 18) -> DigitInput:
+def digit_from_strokes(strokes, size: int = 280, brush: float = 18,
+                       drawn: np.ndarray | None = None) -> DigitInput:
     """The network's input for pen strokes drawn on the Draw page's canvas.
 
     Blankness is judged on the strokes as the student sees them (``brush`` px wide, as
@@ -204,6 +205,8 @@ def digit_from_strokes(strokes, size: int = 280, brush: float = 18) -> DigitInpu
 
     Args:
         strokes: as :func:`render_strokes`, in pixels of a ``size``×``size`` canvas.
+        drawn: ``render_strokes(strokes, size, brush)`` when the caller already holds it (the Draw
+            page keeps it for the session), so that it is not drawn a second time; else drawn here.
 
     Returns:
         :class:`DigitInput` with a ``(28, 28)`` float32 image in [0, 1].
@@ -211,6 +214,8 @@ def digit_from_strokes(strokes, size: int = 280, brush: float = 18) -> DigitInpu
     Raises:
         BlankDrawing: no strokes, or almost no ink as drawn.
     """
-    if not strokes or is_blank(to_ink(render_strokes(strokes, size, brush))):
+    if not strokes:
+        raise BlankDrawing()
+    if is_blank(to_ink(render_strokes(strokes, size, brush) if drawn is None else drawn)):
         raise BlankDrawing()
     return DigitInput(mnist_field(to_ink(render_strokes(strokes, size, matched_pen(strokes)))))

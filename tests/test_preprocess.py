@@ -102,7 +102,7 @@ def test_strokes_reach_the_network_with_one_pen_width_whatever_the_drawing_size(
 
 
 def test_strokes_are_blank_or_not_as_the_student_sees_them():
-    from nnviz.preprocess import digit_from_strokes
+    from nnviz.preprocess import digit_from_strokes, render_strokes
 
     with pytest.raises(BlankDrawing):
         digit_from_strokes([[100, 100, 101, 100]])  # a click: an 18 px dot
@@ -110,3 +110,9 @@ def test_strokes_are_blank_or_not_as_the_student_sees_them():
         digit_from_strokes([])
     short = digit_from_strokes([[100, 100, 130, 100]])  # a 30 px dash is visible, so it is an input
     assert short.image.max() > 0.9
+    # The page passes the image it already drew; the answer is the same as drawing it here.
+    seven = _seven(1.0, 50, 50)
+    kept = digit_from_strokes(seven, drawn=render_strokes(seven, 280, 18)).image
+    assert np.array_equal(kept, digit_from_strokes(seven).image)
+    with pytest.raises(BlankDrawing):
+        digit_from_strokes([[100, 100, 101, 100]], drawn=render_strokes([[100, 100, 101, 100]], 280, 18))

@@ -38,7 +38,7 @@ def current_digit() -> DigitInput:
     drawing, strokes = current_drawing(), current_strokes()
     if drawing is None:
         raise BlankDrawing()
-    return digit_from_strokes(strokes, drawing.shape[1]) if strokes else mnist_style(drawing)
+    return digit_from_strokes(strokes, drawing.shape[1], drawn=drawing) if strokes else mnist_style(drawing)
 
 
 def store_drawing(image: np.ndarray | None, strokes: list | None) -> None:
