@@ -269,8 +269,9 @@ def follow(events: Iterator[BatchEnd | EpochEnd], epochs: int,
 
 # The recipes of the shipped checkpoints in trained/. Chosen for the 2-core CPU: the CNN is the
 # LeNet shape with 32/64 channels, the MLP two hidden layers; both use AdamW with a one-cycle
-# schedule (Smith & Topin 2017) and small random affine jitter, which also makes them more robust
-# to hand-drawn digits on the canvas.
+# schedule (Smith & Topin 2017) and small random affine jitter. The CNN also draws half of each
+# batch the ways people write on a canvas (nnviz.augment.handwriting_batch), chosen on held-out
+# MNIST digits redrawn with a pen (benchmarks/select_handwriting_recipe.py).
 SHIPPED_RECIPES = {
     "digits-cnn": ({"kind": "cnn", "channels": [32, 64], "hidden": 128, "kernel_size": 5, "in_channels": 1,
                     "image_size": 28, "num_classes": 10, "dropout": 0.25},
