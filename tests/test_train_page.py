@@ -206,7 +206,11 @@ def test_browser_run_grows_live_and_stops(page, app_url):
     assert points() > first + 5
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("keeps what it learned so far").wait_for(timeout=10_000)
-    stopped = points()
+    # The chart's frame draws the run's last points a moment after the message: wait for it.
+    stopped, deadline = -1, time.monotonic() + 10
+    while stopped != points() and time.monotonic() < deadline:
+        stopped = points()
+        time.sleep(0.5)
     time.sleep(1.5)
     assert points() == stopped  # no more points once stopped
     assert page.get_by_role("button", name="Start training").is_enabled()
