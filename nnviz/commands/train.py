@@ -34,7 +34,7 @@ def register(sub) -> None:
     p.add_argument("--no-augment", action="store_true", help="train without random affine jitter (and without --handwriting)")
     p.add_argument("--handwriting", type=float, metavar="SHARE",
                    help="share (0-1) of each batch drawn the ways people write on a canvas: slashed zeros, pen "
-                        "width, slant, wobble (MNIST only; the shipped CNN's recipe uses 0.5, the others 0)")
+                        "width, slant, wobble (MNIST only; the shipped recipes use 0.5, the quick one 0)")
     p.add_argument("--channels", type=int, nargs=2, metavar=("C1", "C2"), help="CNN: channels of the two convolutions")
     p.add_argument("--hidden", type=int, nargs="+", help="MLP: hidden widths; CNN: width of the hidden fully connected layer")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), help="MLP activation")
