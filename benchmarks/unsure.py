@@ -1,20 +1,24 @@
-"""The "not a digit" signal of :mod:`nnviz.unsure`: fit and choose its threshold (``--fit``), then
-print its hit rate on generated non-digits and its false-alarm rate on held-out MNIST digits and
-on real handwriting (UNIPEN, evaluation only: never used to choose anything).
+"""The warning of :mod:`nnviz.unsure`: fit its statistics and choose its thresholds (``--fit``),
+compare candidate scores (``--compare``), then print its hit rate on generated non-digits and its
+false-alarm rate on held-out MNIST digits and on real handwriting (UNIPEN, evaluation only: never
+used to choose anything).
 
-    .venv/bin/python benchmarks/unsure.py [--fit] [--n-unipen 16000]
+    .venv/bin/python benchmarks/unsure.py [--fit] [--compare] [--n-unipen 16000]
 
-Choosing (``--fit``): class means and shared covariance of the CNN's penultimate features on
-MNIST-train images 0–49,999; the threshold on images 50,000–59,999 drawn again with a pen on the
-canvas and preprocessed as the page does (``benchmarks/canvas_renderings.py``; false alarms)
-against non-digits made with seed 0 (hits): the distance that flags most non-digits while flagging
-≤ 2 % of the held-out digits. Reported hits
-are on fresh non-digits (seed 1, Fashion-MNIST test items not used for the choice).
+Choosing (``--fit``): class means and shared covariances of the CNN's features on MNIST-train
+images 0–49,999; the thresholds on images 50,000–59,999 drawn again with a pen on the canvas and
+preprocessed as the page does (``benchmarks/canvas_renderings.py``; false alarms) against
+non-digits made with seed 0 (hits): the thresholds, together, that flag most non-digits while
+flagging ≤ 2 % of the held-out digits. ``--compare`` makes the same choice for every set of
+candidate scores and prints each set's hit rate on those tuning non-digits (how the scores of
+:data:`nnviz.unsure.NOT_A_DIGIT` were picked) beside its rate on fresh ones. Reported hits are on
+fresh non-digits (seed 1, Fashion-MNIST test items not used for the choice).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -29,9 +33,10 @@ from nondigits import network_input, non_digits  # noqa: E402
 
 from nnviz.checkpoints import load_checkpoint  # noqa: E402
 from nnviz.data import dataset_info, load_tensors, load_torchvision_dataset  # noqa: E402
+from nnviz.inspection import capture_activations  # noqa: E402
 from nnviz.preprocess import BlankDrawing  # noqa: E402
-from nnviz.embedding import penultimate_features as penultimate_array  # noqa: E402
-from nnviz.unsure import DigitLikeness, fit_class_gaussians, min_distance, save_features  # noqa: E402
+from nnviz.unsure import (DISTANCES, NOT_A_DIGIT, DigitLikeness, digit_statistics, energy,  # noqa: E402
+                          fit_class_gaussians, min_distance, not_a_digit_scores, save_features)
 
 MAX_FALSE_ALARMS = 0.02
 FIT, HELD_OUT = slice(0, 50_000), slice(50_000, 60_000)
@@ -49,28 +54,88 @@ def page_inputs(items, to_input) -> list:
     return out
 
 
-def distances(model, means, precision, inputs) -> tuple[np.ndarray, np.ndarray]:
-    """Distance and the CNN's softmax confidence per network input (28×28, from :func:`page_inputs`);
-    (+inf, 0) for None, a drawing the page calls blank (it gives no answer to it)."""
-    out, conf = np.full(len(inputs), np.inf), np.zeros(len(inputs))
-    where = [i for i, x in enumerate(inputs) if x is not None]
-    digits = [inputs[i] for i in where]
+def normalised(inputs: list) -> tuple[torch.Tensor, np.ndarray]:
+    """The non-blank network inputs as one normalised ``(M, 1, 28, 28)`` batch, and their indices."""
+    where = np.array([i for i, x in enumerate(inputs) if x is not None], dtype=int)
     mnist = dataset_info("mnist")
-    x = (torch.from_numpy(np.stack(digits))[:, None] - mnist.mean[0]) / mnist.std[0]
-    feats = torch.from_numpy(penultimate_array(model, x))
-    out[where] = min_distance(feats, means, precision).numpy()
+    x = torch.from_numpy(np.stack([inputs[i] for i in where]).astype(np.float32))[:, None]
+    return (x - mnist.mean[0]) / mnist.std[0], where
+
+
+def scored(inputs: list, score_batch) -> dict[str, np.ndarray]:
+    """``{score: (N,)}`` per network input (from :func:`page_inputs`), with ``"softmax"`` the CNN's
+    top probability; a drawing the page calls blank (None; it gives no answer) gets +inf and 0.
+    ``score_batch(x)`` gives ``({score: (M,)}, logits (M, 10))`` for a normalised batch."""
+    x, where = normalised(inputs)
+    scores, logits = score_batch(x)
+    out = {}
+    for name, values in {**scores, "softmax": torch.softmax(logits, 1).max(1).values}.items():
+        out[name] = np.full(len(inputs), 0.0 if name == "softmax" else np.inf)
+        out[name][where] = values.numpy()
+    return out
+
+
+def shipped_scores(model, gaussians):
+    """The page's scores (:func:`nnviz.unsure.not_a_digit_scores`) as a ``score_batch``."""
+    def score_batch(x):
+        stats = digit_statistics(model, x)
+        return not_a_digit_scores(stats, gaussians), stats["logits"]
+    return score_batch
+
+
+# Candidates for --compare: class-conditional distances of each layer's output (convolutions'
+# feature maps averaged per channel) and the energy of the logits.
+CANDIDATE_LAYERS = {"conv1 maps": "relu1", "conv2 maps": "relu2", "features": "relu3"}
+
+
+def candidate_scores(model, images: torch.Tensor, labels: torch.Tensor):
+    """Fit each candidate layer's class Gaussians on ``images``/``labels``; return a ``score_batch``."""
+    def layer_stats(x):
+        acts = capture_activations(model, x, [*CANDIDATE_LAYERS.values(), "fc2"])
+        feats = {k: acts[v].mean((2, 3)) if acts[v].dim() == 4 else acts[v] for k, v in CANDIDATE_LAYERS.items()}
+        return feats, acts["fc2"]
+
     with torch.no_grad():
-        conf[where] = torch.softmax(list(model.children())[-1](feats), 1).max(1).values.numpy()
-    return out, conf
+        parts = [layer_stats(x) for x in images.split(1000)]
+        fit = {k: torch.cat([p[0][k] for p in parts]) for k in CANDIDATE_LAYERS}
+    gaussians = {k: fit_class_gaussians(v, labels) for k, v in fit.items()}
+
+    def score_batch(x):
+        with torch.no_grad():
+            feats, logits = layer_stats(x)
+        out = {k: min_distance(feats[k], *gaussians[k]) for k in CANDIDATE_LAYERS}
+        out["energy"] = energy(logits)
+        return out, logits
+    return score_batch
 
 
-def warns(d, conf, threshold, hesitation) -> np.ndarray:
-    return (d > threshold) | (conf < hesitation)
+def warns(s: dict[str, np.ndarray], thresholds: dict[str, float], hesitation: float) -> np.ndarray:
+    """Whether the page warns: any score above its threshold, or the top probability below ``hesitation``."""
+    return np.any([s[name] > t for name, t in thresholds.items()], 0) | (s["softmax"] < hesitation)
+
+
+def choose(names, digits: dict, tuning: list[dict]) -> tuple[float, float, dict[str, float], float]:
+    """The thresholds for scores ``names`` and the hesitation, chosen together on a grid, that warn
+    on the most ``tuning`` non-digits (mean over kinds) while warning on ≤ 2 % of ``digits``:
+    ``(hits, false alarms, thresholds, hesitation)``."""
+    best = None
+    grids = [np.quantile(digits[n], [0.98, 0.985, 0.99, 0.995, 0.998]) for n in names]
+    for values in itertools.product(*grids):
+        thresholds = dict(zip(names, (float(v) for v in values)))
+        for hesitation in (0.5, 0.6, 0.7, 0.8, 0.9):
+            false_alarms = np.mean(warns(digits, thresholds, hesitation))
+            if false_alarms > MAX_FALSE_ALARMS:
+                continue
+            hits = np.mean([np.mean(warns(s, thresholds, hesitation)) for s in tuning])
+            if best is None or hits > best[0]:
+                best = (hits, false_alarms, thresholds, hesitation)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--fit", action="store_true", help="refit the statistics and threshold, and save them")
+    parser.add_argument("--fit", action="store_true", help="refit the statistics and thresholds, and save them")
+    parser.add_argument("--compare", action="store_true", help="compare sets of candidate scores (no saving)")
     parser.add_argument("--n-unipen", type=int, default=None, help="UNIPEN digits to use (default all 15,953)")
     parser.add_argument("--n-held-out", type=int, default=4000)
     parser.add_argument("--n-per-kind", type=int, default=400)
@@ -80,50 +145,62 @@ def main() -> None:
     pixels = load_torchvision_dataset("mnist", train=True).data.numpy()
     fashion_test = load_torchvision_dataset("fashion-mnist", train=False).data.numpy()
     held_out = [draw(on_canvas(skeleton(p / 255.0))) for p in pixels[HELD_OUT][:args.n_held_out]]
+    tune = [page_inputs(v, network_input) for v in
+            non_digits(args.n_per_kind, seed=0, fashion_pixels=fashion_test[:5000]).values()]
+    fresh = non_digits(args.n_per_kind, seed=1, fashion_pixels=fashion_test[5000:])
+    fresh_inputs = {kind: page_inputs(items, network_input) for kind, items in fresh.items()}
+    images, labels = load_tensors("mnist", train=True)
+
+    if args.compare:
+        score_batch = candidate_scores(model, images[FIT], labels[FIT])
+        digits, tuning = scored(held_out, score_batch), [scored(t, score_batch) for t in tune]
+        fresh_scores = [scored(f, score_batch) for f in fresh_inputs.values()]
+        rows = []
+        names = [*CANDIDATE_LAYERS, "energy"]
+        for r in range(1, len(names) + 1):
+            for subset in itertools.combinations(names, r):
+                hits, false_alarms, thresholds, hesitation = choose(subset, digits, tuning)
+                fresh_hits = np.mean([np.mean(warns(s, thresholds, hesitation)) for s in fresh_scores])
+                rows.append((hits, fresh_hits, false_alarms, " + ".join(subset)))
+        print("scores (+ softmax hesitation)             tuning hits  fresh hits  held-out false alarms")
+        for hits, fresh_hits, false_alarms, subset in sorted(rows, reverse=True):
+            print(f"  {subset:40s} {hits:10.1%} {fresh_hits:11.1%} {false_alarms:12.1%}")
 
     if args.fit:
-        images, labels = load_tensors("mnist", train=True)
-        feats = torch.from_numpy(penultimate_array(model, images[FIT]))
-        means, precision = fit_class_gaussians(feats, labels[FIT])
-        d_digits, c_digits = distances(model, means, precision, held_out)
-        tune = non_digits(args.n_per_kind, seed=0, fashion_pixels=fashion_test[:5000])
-        kinds = [distances(model, means, precision, page_inputs(v, network_input)) for v in tune.values()]
-        best = None
-        for q in (0.005, 0.01, 0.015, 0.02):
-            for hesitation in (0.5, 0.6, 0.7, 0.8, 0.9):
-                threshold = float(np.quantile(d_digits, 1 - q))
-                false_alarms = np.mean(warns(d_digits, c_digits, threshold, hesitation))
-                hits = np.mean([np.mean(warns(d, c, threshold, hesitation)) for d, c in kinds])
-                if false_alarms <= MAX_FALSE_ALARMS and (best is None or hits > best[0]):
-                    best = (hits, false_alarms, threshold, hesitation)
-        hits, false_alarms, threshold, hesitation = best
-        print(f"chosen: distance > {threshold:.1f} or probability < {hesitation}: {false_alarms:.1%} of held-out "
+        stats = digit_statistics(model, images[FIT])
+        gaussians = {name: fit_class_gaussians(stats[name], labels[FIT]) for name in DISTANCES}
+        score_batch = shipped_scores(model, gaussians)
+        hits, false_alarms, thresholds, hesitation = choose(
+            NOT_A_DIGIT, scored(held_out, score_batch), [scored(t, score_batch) for t in tune])
+        rule = " or ".join(f"{name} > {t:.1f}" for name, t in thresholds.items())
+        print(f"chosen: {rule} or probability < {hesitation}: {false_alarms:.1%} of held-out "
               f"MNIST digits, {hits:.1%} of the tuning non-digits (mean over kinds) warned about")
-        save_features(means.float(), precision.float(), threshold, hesitation,
+        save_features(gaussians, thresholds, hesitation,
                       note="benchmarks/unsure.py --fit: MNIST-train 0-49999 fit, 50000-59999 canvas-rendered for "
-                           f"the threshold at <= {MAX_FALSE_ALARMS:.0%} false alarms")
+                           f"the thresholds at <= {MAX_FALSE_ALARMS:.0%} false alarms")
 
     check = DigitLikeness()
-    means, precision = check.means.double(), check.precision.double()
-    t, h = check.threshold, check.hesitation
-    print(f"warning when the squared Mahalanobis distance to the nearest digit class > {t:.1f} "
-          f"or the CNN's top softmax probability < {h}")
-    d, c = distances(model, means, precision, held_out)
-    print(f"false alarms on {len(d)} held-out MNIST-train digits drawn on the canvas: {np.mean(warns(d, c, t, h)):.1%}")
-    fresh = non_digits(args.n_per_kind, seed=1, fashion_pixels=fashion_test[5000:])
+    t, h = check.thresholds, check.hesitation
+    score_batch = shipped_scores(model, check.gaussians)
+    print("warning when " + " or ".join(f"{name} > {v:.2f}" for name, v in t.items())
+          + f" or the CNN's top softmax probability < {h}")
+    s = scored(held_out, score_batch)
+    print(f"false alarms on {len(held_out)} held-out MNIST-train digits drawn on the canvas: {np.mean(warns(s, t, h)):.1%}")
     hits = []
-    for kind, items in fresh.items():
-        dk, ck = distances(model, means, precision, page_inputs(items, network_input))
-        hits.append(warns(dk, ck, t, h))
-        print(f"  {kind:9s}: {np.mean(hits[-1]):.1%} warned ({np.mean(dk > t):.1%} not a digit, "
-              f"{np.mean(np.isinf(dk)):.1%} of all as blank)")
+    for kind, inputs in fresh_inputs.items():
+        sk = scored(inputs, score_batch)
+        hits.append(warns(sk, t, h))
+        fired = ", ".join(f"{np.mean(sk[name] > t[name]):.0%} {name}" for name in NOT_A_DIGIT)
+        print(f"  {kind:9s}: {np.mean(hits[-1]):.1%} warned ({fired}; {np.mean(np.isinf(sk['energy'])):.1%} "
+              "of all as blank)")
     print(f"hit rate on {sum(map(len, hits))} fresh non-digits: {np.mean(np.concatenate(hits)):.1%}")
     from unipen import load_unipen, network_input as drawn_input, to_canvas
 
     records = load_unipen(args.n_unipen)
-    du, cu = distances(model, means, precision, page_inputs([to_canvas(r["strokes"]) for r in records], drawn_input))
-    print(f"false alarms on {len(records)} real UNIPEN digits (evaluation only): {np.mean(warns(du, cu, t, h)):.1%} "
-          f"({np.mean(du > t):.1%} not a digit, {np.mean((du <= t) & (cu < h)):.1%} hesitates)")
+    su = scored(page_inputs([to_canvas(r["strokes"]) for r in records], drawn_input), score_batch)
+    far = np.any([su[name] > t[name] for name in NOT_A_DIGIT], 0)
+    print(f"false alarms on {len(records)} real UNIPEN digits (evaluation only): {np.mean(warns(su, t, h)):.1%} "
+          f"({np.mean(far):.1%} not a digit, {np.mean(~far & (su['softmax'] < h)):.1%} hesitates)")
 
 
 if __name__ == "__main__":
