@@ -184,8 +184,8 @@ def main() -> None:
     score_batch = shipped_scores(model, check.gaussians)
     print("warning when " + " or ".join(f"{name} > {v:.2f}" for name, v in t.items())
           + f" or the CNN's top softmax probability < {h}")
-    s = scored(held_out, score_batch)
-    print(f"false alarms on {len(held_out)} held-out MNIST-train digits drawn on the canvas: {np.mean(warns(s, t, h)):.1%}")
+    false_alarms = np.mean(warns(scored(held_out, score_batch), t, h))
+    print(f"false alarms on {len(held_out)} held-out MNIST-train digits drawn on the canvas: {false_alarms:.1%}")
     hits = []
     for kind, inputs in fresh_inputs.items():
         sk = scored(inputs, score_batch)
