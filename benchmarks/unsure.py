@@ -33,10 +33,9 @@ from nondigits import network_input, non_digits  # noqa: E402
 
 from nnviz.checkpoints import load_checkpoint  # noqa: E402
 from nnviz.data import dataset_info, load_tensors, load_torchvision_dataset  # noqa: E402
-from nnviz.inspection import capture_activations  # noqa: E402
 from nnviz.preprocess import BlankDrawing  # noqa: E402
-from nnviz.unsure import (DISTANCES, NOT_A_DIGIT, DigitLikeness, digit_statistics, energy,  # noqa: E402
-                          fit_class_gaussians, min_distance, not_a_digit_scores, save_features)
+from nnviz.unsure import (DISTANCES, NOT_A_DIGIT, DigitLikeness, digit_statistics,  # noqa: E402
+                          fit_class_gaussians, not_a_digit_scores, save_features)
 
 MAX_FALSE_ALARMS = 0.02
 FIT, HELD_OUT = slice(0, 50_000), slice(50_000, 60_000)
@@ -75,10 +74,11 @@ def scored(inputs: list, score_batch) -> dict[str, np.ndarray]:
     return out
 
 
-def shipped_scores(model, gaussians):
-    """The page's scores (:func:`nnviz.unsure.not_a_digit_scores`) as a ``score_batch``."""
+def score_batches(model, gaussians, layers=DISTANCES):
+    """:func:`nnviz.unsure.not_a_digit_scores` for ``layers`` as a ``score_batch`` (by default the
+    page's scores)."""
     def score_batch(x):
-        stats = digit_statistics(model, x)
+        stats = digit_statistics(model, x, layers)
         return not_a_digit_scores(stats, gaussians), stats["logits"]
     return score_batch
 
@@ -90,23 +90,9 @@ CANDIDATE_LAYERS = {"conv1 maps": "relu1", "conv2 maps": "relu2", "features": "r
 
 def candidate_scores(model, images: torch.Tensor, labels: torch.Tensor):
     """Fit each candidate layer's class Gaussians on ``images``/``labels``; return a ``score_batch``."""
-    def layer_stats(x):
-        acts = capture_activations(model, x, [*CANDIDATE_LAYERS.values(), "fc2"])
-        feats = {k: acts[v].mean((2, 3)) if acts[v].dim() == 4 else acts[v] for k, v in CANDIDATE_LAYERS.items()}
-        return feats, acts["fc2"]
-
-    with torch.no_grad():
-        parts = [layer_stats(x) for x in images.split(1000)]
-        fit = {k: torch.cat([p[0][k] for p in parts]) for k in CANDIDATE_LAYERS}
-    gaussians = {k: fit_class_gaussians(v, labels) for k, v in fit.items()}
-
-    def score_batch(x):
-        with torch.no_grad():
-            feats, logits = layer_stats(x)
-        out = {k: min_distance(feats[k], *gaussians[k]) for k in CANDIDATE_LAYERS}
-        out["energy"] = energy(logits)
-        return out, logits
-    return score_batch
+    stats = digit_statistics(model, images, CANDIDATE_LAYERS)
+    gaussians = {name: fit_class_gaussians(stats[name], labels) for name in CANDIDATE_LAYERS}
+    return score_batches(model, gaussians, CANDIDATE_LAYERS)
 
 
 def warns(s: dict[str, np.ndarray], thresholds: dict[str, float], hesitation: float) -> np.ndarray:
@@ -169,7 +155,7 @@ def main() -> None:
     if args.fit:
         stats = digit_statistics(model, images[FIT])
         gaussians = {name: fit_class_gaussians(stats[name], labels[FIT]) for name in DISTANCES}
-        score_batch = shipped_scores(model, gaussians)
+        score_batch = score_batches(model, gaussians)
         hits, false_alarms, thresholds, hesitation = choose(
             NOT_A_DIGIT, scored(held_out, score_batch), [scored(t, score_batch) for t in tune])
         rule = " or ".join(f"{name} > {t:.1f}" for name, t in thresholds.items())
@@ -181,7 +167,7 @@ def main() -> None:
 
     check = DigitLikeness()
     t, h = check.thresholds, check.hesitation
-    score_batch = shipped_scores(model, check.gaussians)
+    score_batch = score_batches(model, check.gaussians)
     print("warning when " + " or ".join(f"{name} > {v:.2f}" for name, v in t.items())
           + f" or the CNN's top softmax probability < {h}")
     false_alarms = np.mean(warns(scored(held_out, score_batch), t, h))

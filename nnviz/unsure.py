@@ -60,10 +60,9 @@ from nnviz.inspection import capture_activations
 from nnviz.preprocess import DigitInput
 
 FEATURES_FILE = TRAINED_DIR / "digits-cnn.features.safetensors"
-# The shipped CNN's layers the scores read: its last convolution's feature maps (after the ReLU)
-# and its penultimate features.
-FEATURE_MAP_LAYER, FEATURE_LAYER = "relu2", "relu3"
-DISTANCES = ("features", "feature_maps")  # class-conditional Gaussian scores, in checking order
+# The class-conditional Gaussian scores, in checking order, and the shipped CNN's layer each reads:
+# its penultimate features and its last convolution's feature maps (after the ReLU).
+DISTANCES = {"features": "relu3", "feature_maps": "relu2"}
 NOT_A_DIGIT = (*DISTANCES, "energy")
 MESSAGES = {
     "features": "the features it computes for it are far from those of every digit it was trained on.",
@@ -121,32 +120,37 @@ def energy(logits: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def digit_statistics(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> dict[str, torch.Tensor]:
-    """What the scores read from the shipped CNN, in one forward pass per batch.
+def digit_statistics(model: nn.Module, images: torch.Tensor, layers: dict[str, str] = DISTANCES,
+                     batch_size: int = 1000) -> dict[str, torch.Tensor]:
+    """What the scores read from the CNN, in one forward pass per batch.
 
     Args:
-        model: the shipped CNN (layers ``relu2``, ``relu3`` and a last logits layer), eval mode.
+        model: an ``nn.Sequential`` CNN with the ``layers`` named and a last logits layer, eval mode.
         images: ``(N, 1, 28, 28)`` float32, normalised as the CNN expects.
+        layers: ``{name: layer}``; by default :data:`DISTANCES`.
 
     Returns:
-        ``{"feature_maps": (N, 64), "features": (N, 128), "logits": (N, 10)}`` float32:
-        ``relu2``'s channels averaged over the image, ``relu3``, and the logits.
+        ``{name: (N, C)}`` for each of ``layers`` (feature maps averaged over the image, one value
+        per channel; flat features as they are) and ``"logits"``: ``(N, 10)``, float32. For the
+        shipped CNN, ``"features"`` is ``(N, 128)`` and ``"feature_maps"`` ``(N, 64)``.
     """
     last = list(model.named_children())[-1][0]
-    parts: dict[str, list[torch.Tensor]] = {"feature_maps": [], "features": [], "logits": []}
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in (*layers, "logits")}
     for chunk in images.split(batch_size):
-        acts = capture_activations(model, chunk, [FEATURE_MAP_LAYER, FEATURE_LAYER, last])
-        parts["feature_maps"].append(acts[FEATURE_MAP_LAYER].mean((2, 3)))
-        parts["features"].append(acts[FEATURE_LAYER].flatten(1))
+        acts = capture_activations(model, chunk, [*layers.values(), last])
+        for name, layer in layers.items():
+            out = acts[layer]
+            parts[name].append(out.mean((2, 3)) if out.dim() == 4 else out.flatten(1))
         parts["logits"].append(acts[last])
     return {k: torch.cat(v) for k, v in parts.items()}
 
 
 def not_a_digit_scores(stats: dict[str, torch.Tensor],
                        gaussians: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """``{score: (N,) float64}`` for each of :data:`NOT_A_DIGIT`, from :func:`digit_statistics`'
-    output and ``{name: (means, precision)}`` for each of :data:`DISTANCES`."""
-    out = {name: min_distance(stats[name], *gaussians[name]) for name in DISTANCES}
+    """``{score: (N,) float64}``: the distance for each of ``gaussians`` (``{name: (means,
+    precision)}``, by default one per :data:`DISTANCES`) and ``"energy"``, from
+    :func:`digit_statistics`' output."""
+    out = {name: min_distance(stats[name], *g) for name, g in gaussians.items()}
     out["energy"] = energy(stats["logits"])
     return out
 
