@@ -12,6 +12,8 @@ from PIL import Image
 
 from nnviz.checkpoints import load_checkpoint
 from nnviz.cli import main
+from nnviz.data import load_tensors
+from numerics import accuracy_tolerance
 from nnviz.images import NOT_A_PICTURE, NOT_READABLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,9 +75,11 @@ def test_evaluate_reproduces_the_shipped_card(model):
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    _, card = load_checkpoint(model)
+    network, card = load_checkpoint(model)
     assert result["model"] == model and result["dataset"] == "mnist" and result["n"] == 10_000
-    assert result["accuracy"] == pytest.approx(card["metrics"]["test_accuracy"], abs=1e-4)
+    # the card was written on another CPU: only predictions within float32 noise of a tie may differ
+    tolerance = accuracy_tolerance(network, load_tensors("mnist", train=False)[0])
+    assert result["accuracy"] == pytest.approx(card["metrics"]["test_accuracy"], abs=tolerance)
     assert result["loss"] == pytest.approx(card["metrics"]["test_loss"], rel=1e-3)
     assert card["split"]["n_train"] == 60_000
     assert result["accuracy"] >= {"digits-cnn": 0.992, "digits-mlp": 0.978}[model]

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from nnviz import test_set_views
 from nnviz.checkpoints import load_checkpoint, resolve_checkpoint
 from nnviz.embedding import penultimate_features
 from nnviz.evaluation import compute_test_report
 from nnviz.figures.embedding import embedding_scatter
+from nnviz.inspection import penultimate_layer
+from numerics import ambiguous_predictions, float32_error
 
 
 @pytest.mark.parametrize("name", ["digits-cnn", "digits-mlp"])
 def test_shipped_views_match_the_weights_and_a_recomputation(name, mnist_test):
-    """The shipped file is for these weights, and its report and features equal freshly computed ones."""
+    """The shipped file is for these weights, and its report and features equal freshly computed
+    ones — on any CPU: the file was made on one CPU, and another may round float32 sums
+    differently, so the comparison allows each stored number its quantisation step plus both
+    CPUs' float32 error (tests/numerics.py), and no more."""
     images, labels = mnist_test
     model, card = load_checkpoint(name)
     path = test_set_views.shipped_path(resolve_checkpoint(name))
@@ -22,12 +28,22 @@ def test_shipped_views_match_the_weights_and_a_recomputation(name, mnist_test):
     views = test_set_views.read(path, card["weights_sha256"])
     assert views is not None
     report = compute_test_report(model, images, labels)
-    np.testing.assert_array_equal(views.report.predictions, report.predictions)
-    np.testing.assert_array_equal(views.report.confusion, report.confusion)
+    # A prediction may differ only where the two top logits are closer than float32 can tell apart.
+    suspects = np.flatnonzero(views.report.predictions != report.predictions)
+    assert len(suspects) <= 2, suspects
+    assert ambiguous_predictions(model, torch.cat([images[suspects], images[:1000]]))[:len(suspects)].all(), suspects
+    np.testing.assert_array_equal(views.report.labels, report.labels)
+    # float16 storage: half a step (2^-12 at most for values up to 1), plus compute noise
     np.testing.assert_allclose(views.report.probabilities, report.probabilities, atol=1e-3)
     features = penultimate_features(model, images[views.indices])
+    _, allowance = float32_error(model, images[views.indices], upto=penultimate_layer(model))
+    allowance = allowance.flatten(1).numpy()
     span = features.max(0) - features.min(0)
-    assert (np.abs(views.features - features) <= span / 510 + 1e-6).all()
+    # half a uint8 step of the storing CPU's span (which differs from ours by at most 4 allowances),
+    # plus the storing and this CPU's float32 errors, plus the dequantisation's own rounding
+    tolerance = (span + 4 * allowance) / 510 + 2 * allowance + 1e-6 * (1 + np.abs(features))
+    excess = np.abs(views.features - features) - tolerance
+    assert (excess <= 0).all(), f"{(excess > 0).sum()} features off, worst by {excess.max():.3g}"
     # PCA places the map's own images on their stored points
     np.testing.assert_allclose(views.embedding("pca").place(features), views.points["pca"], atol=1e-3)
 

@@ -12,6 +12,7 @@ from nnviz.numpy_mlp import (NumpyTrainConfig, backprop, cross_entropy, evaluate
                              gradient_descent_step, init_mlp, softmax, state_dict)
 from nnviz.numpy_runs import as_arrays, from_torch, to_torch
 from nnviz.events import BatchEnd, EpochEnd
+from numerics import accuracy_tolerance
 
 
 def torch_twin(mlp) -> MLP:
@@ -143,4 +144,6 @@ def test_shipped_digits_numpy_was_trained_by_the_numpy_code_and_reads_digits(mni
     with torch.no_grad():
         logits = classifier.model(mnist_test[0][:500]).numpy()
     np.testing.assert_allclose(forward(mlp, x[:500].astype(np.float64)).logits, logits, rtol=1e-4, atol=1e-4)
-    assert evaluate(mlp, x, y)[0] == pytest.approx(card["metrics"]["test_accuracy"], abs=1e-4)
+    # the card was written on another CPU: only predictions within float32 noise of a tie may differ
+    tolerance = accuracy_tolerance(classifier.model, mnist_test[0])
+    assert evaluate(mlp, x, y)[0] == pytest.approx(card["metrics"]["test_accuracy"], abs=tolerance)

@@ -199,7 +199,7 @@ def test_a_model_saved_through_one_process_opens_in_the_other(class_server, chro
         assert any(r.startswith("GET /media/") and s == 200 for _, s, r in class_server.routes()[key])
         train.get_by_role("button", name="Start training").click()
         train.get_by_role("button", name="Stop", exact=True).wait_for()
-        time.sleep(2)  # a few steps of learning
+        train.get_by_text(re.compile(r"batch [1-9][\d,]* of")).wait_for()  # a few steps of learning
         train.get_by_role("button", name="Stop", exact=True).click()
         train.get_by_text("keeps what it learned so far").wait_for()
         train.get_by_role("textbox", name="Name").fill(name)

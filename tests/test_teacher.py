@@ -134,8 +134,9 @@ def test_presentation_mode_enlarges_one_session_only(chromium, app_url):
         projector.goto(f"{app_url}/draw?present=1")
         projector.wait_for_function("() => getComputedStyle(document.documentElement).fontSize !== '16px'")
         student.goto(f"{app_url}/draw")  # after the projector turned it on: a second session, its own mode
-        student.locator("h1").wait_for()
-        student.wait_for_timeout(2000)
+        # The whole page has run once its last element, the Clear button under the canvas, is
+        # there; presentation mode's style comes first (app.py), so it would be applied by then.
+        student.get_by_role("button", name="Clear the canvas").wait_for()
         big, normal = projector.evaluate(FONTS), student.evaluate(FONTS)
         assert normal["root"] == 16 and big["root"] >= 24, (big, normal)
         assert big["title"] > 1.4 * normal["title"]

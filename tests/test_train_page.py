@@ -87,7 +87,10 @@ def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at.run()
     first = loss_points(at)
     assert first >= 3
-    time.sleep(1.0)
+    # The run goes on by itself: once the worker has recorded more steps, a rerun draws them.
+    deadline = time.monotonic() + 60
+    while len(worker.snapshot().steps) <= first and time.monotonic() < deadline:
+        time.sleep(0.1)
     at.run()
     assert loss_points(at) > first, "the loss chart did not gain points"
     [progress] = at.get("progress")
@@ -206,11 +209,12 @@ def test_browser_run_grows_live_and_stops(page, app_url):
     assert points() > first + 5
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("keeps what it learned so far").wait_for(timeout=10_000)
-    # The chart's frame draws the run's last points a moment after the message: wait for it.
-    stopped, deadline = -1, time.monotonic() + 10
-    while stopped != points() and time.monotonic() < deadline:
-        stopped = points()
-        time.sleep(0.5)
-    time.sleep(1.5)
-    assert points() == stopped  # no more points once stopped
+    # Once stopped, the progress line says the run's last batch, and the chart's frame draws the
+    # run's last points a moment after the message: wait until it holds exactly that many.
+    progress = page.get_by_text(re.compile(r"Epoch \d+ of \d+ · batch [\d,]+ of")).inner_text()
+    stopped = int(re.search(r"batch ([\d,]+) of", progress).group(1).replace(",", ""))
+    deadline = time.monotonic() + 20
+    while points() != stopped and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert points() == stopped  # one point per batch the stopped run trained, none after
     assert page.get_by_role("button", name="Start training").is_enabled()

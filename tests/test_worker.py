@@ -153,14 +153,17 @@ def test_huge_learning_rate_diverges_with_plain_message(workers):
 
 def test_pause_holds_and_resume_continues(workers):
     job = small_job(epochs=50)
-    worker = TrainingWorker(job).start()
+    # A paused worker wakes up now and then to ask whether its browser tab is still there (at most
+    # once a second): each question is proof that the worker ran while paused, without training.
+    asked = []
+    worker = TrainingWorker(job, client_alive=lambda: asked.append(len(worker.snapshot().steps)) or True).start()
     workers.append(worker)
     assert wait_for(lambda: len(worker.snapshot().steps) >= 5)
     worker.pause()
     assert wait_for(lambda: worker.snapshot().status == PAUSED, timeout=5)
-    held = len(worker.snapshot().steps)
-    time.sleep(0.6)
-    assert len(worker.snapshot().steps) == held
+    held, questions = len(worker.snapshot().steps), len(asked)
+    assert wait_for(lambda: len(asked) >= questions + 2, timeout=10)
+    assert len(worker.snapshot().steps) == held and set(asked[questions:]) == {held}
     worker.resume()
     assert wait_for(lambda: len(worker.snapshot().steps) > held + 3, timeout=10)
     assert worker.snapshot().status == RUNNING
@@ -182,8 +185,9 @@ def test_concurrency_limit_queues_second_run(workers):
     assert wait_for(lambda: second.snapshot().status == QUEUED and third.snapshot().queue_position == 2, timeout=5)
     assert second.snapshot().queue_position == 1 and second.snapshot().steps == ()
     assert third.snapshot().status == QUEUED and first.snapshot().queue_position == 0
-    time.sleep(0.5)
-    assert second.snapshot().steps == ()  # still waiting while the first trains
+    trained = len(first.snapshot().steps)
+    assert wait_for(lambda: len(first.snapshot().steps) >= trained + 10)
+    assert second.snapshot().steps == ()  # still waiting while the first trains ten more batches
     # Cancelling a waiting run frees its place: the third moves up.
     assert second.stop(wait_s=2)
     assert second.snapshot().status == STOPPED and second.snapshot().message == "Cancelled while waiting for a free slot."
