@@ -8,8 +8,8 @@ import torch
 from nnviz.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from nnviz.models import architecture_for, build_model
 
-CNN = CNN
-MLP = MLP
+CNN = architecture_for("cnn", "mnist", channels=(32, 64), dropout=0.25)
+MLP = architecture_for("mlp", "mnist", hidden=(512, 256), dropout=0.2)
 
 
 @pytest.fixture
