@@ -1,5 +1,5 @@
 """A classroom on one server: N simulated students speaking Streamlit's websocket protocol
-(``benchmarks/st_protocol.py``), plus a few real Chromium tabs drawing at the same time.
+(``testkit/st_protocol.py``), plus a few real Chromium tabs drawing at the same time.
 
 Most students open the Draw page and draw real UNIPEN pen-stroke digits (evaluation only), one
 stroke at a time as the canvas sends them, pausing 0.5–2.5 s after each answer, and press Clear
