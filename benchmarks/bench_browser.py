@@ -21,12 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from testkit.browser_drawing import clear_canvas, draw_strokes, prediction_text, open_draw_page, wait_for_prediction
+from unipen import load_unipen, to_canvas
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from browser_drawing import clear_canvas, draw_strokes, prediction_text, open_draw_page, wait_for_prediction  # noqa: E402
-from unipen import load_unipen, to_canvas  # noqa: E402
 
 # Records the time of the pen release and of the first Prediction metric showing a digit after it.
 WATCH = """() => {

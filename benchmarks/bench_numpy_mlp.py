@@ -17,21 +17,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from nnviz import numpy_mlp  # noqa: E402
-from nnviz.data import load_tensors  # noqa: E402
-from nnviz.models import MLP  # noqa: E402
-from nnviz.numpy_runs import as_arrays  # noqa: E402
-from nnviz.events import BatchEnd  # noqa: E402
-from nnviz.training import TrainConfig, fit  # noqa: E402
+from nnviz import numpy_mlp
+from nnviz.data import load_tensors
+from nnviz.models import MLP
+from nnviz.numpy_runs import as_arrays
+from nnviz.events import BatchEnd
+from nnviz.training import TrainConfig, fit
 
 
 def last_batch_rate(events) -> float:

@@ -14,17 +14,16 @@ and with torch's default (one per core).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from nnviz.photos.classify import AnimalClassifier, grad_cam
+from nnviz.photos.features import extract_features
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from nnviz.photos.classify import AnimalClassifier, grad_cam  # noqa: E402
-from nnviz.photos.features import extract_features  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "data" / "animals"
 

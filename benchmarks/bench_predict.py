@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nnviz.data import load_torchvision_dataset  # noqa: E402
-from nnviz.predict import DigitClassifier  # noqa: E402
-from nnviz.preprocess import digit_from_strokes, mnist_style  # noqa: E402
+from nnviz.data import load_torchvision_dataset
+from nnviz.predict import DigitClassifier
+from nnviz.preprocess import digit_from_strokes, mnist_style
 
 
 def canvases(n: int) -> list[np.ndarray]:

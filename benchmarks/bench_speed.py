@@ -28,17 +28,16 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nnviz.data import data_root, load_tensors
+from nnviz.models import pick_device
+from nnviz.events import EpochEnd
+from nnviz.training import QUICK_CNN, QUICK_CONFIG, new_model, train_model
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
-
-from nnviz.data import data_root, load_tensors  # noqa: E402
-from nnviz.models import pick_device  # noqa: E402
-from nnviz.events import EpochEnd  # noqa: E402
-from nnviz.training import QUICK_CNN, QUICK_CONFIG, new_model, train_model  # noqa: E402
 
 TARGETS = (0.985, 0.99)
 

@@ -31,11 +31,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from nnviz.jobs.queue import threads_per_run
+from nnviz.training import QUICK_CNN, QUICK_CONFIG
 
-from nnviz.jobs.queue import threads_per_run  # noqa: E402
-from nnviz.training import QUICK_CNN, QUICK_CONFIG  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 EPOCH_LINE = re.compile(r"epoch (\d+): .*test loss [\d.]+ acc ([\d.]+) \| ([\d.]+) s")
 TARGETS = (0.985, 0.990)

@@ -1,5 +1,5 @@
 """A classroom on one server: N simulated students speaking Streamlit's websocket protocol
-(``benchmarks/st_protocol.py``), plus a few real Chromium tabs drawing at the same time.
+(``testkit/st_protocol.py``), plus a few real Chromium tabs drawing at the same time.
 
 Most students open the Draw page and draw real UNIPEN pen-stroke digits (evaluation only), one
 stroke at a time as the canvas sends them, pausing 0.5–2.5 s after each answer, and press Clear
@@ -48,21 +48,12 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from testkit.st_protocol import ProtocolError, Tab, canvas_value
+from unipen import load_unipen, to_canvas
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
-from st_protocol import ProtocolError, Tab  # noqa: E402
-from unipen import load_unipen, to_canvas  # noqa: E402
 
 PHOTOS = sorted((ROOT / "examples" / "photos").rglob("*.jpg"))
-
-
-def canvas_value(strokes, clears: int) -> str:
-    """The JSON the Draw page's canvas sends after a pen lift (``ui/digit_canvas/index.html``):
-    every stroke so far as a flat ``[x0, y0, x1, y1, …]`` list, coordinates rounded to 0.1 px."""
-    return json.dumps({"strokes": [[round(v, 1) for point in s for v in point] for s in strokes],
-                       "clears": clears})
 
 
 @dataclass
@@ -162,7 +153,7 @@ def browsers(url: str, count: int, stop: threading.Event, tally: Tally) -> None:
     from playwright.sync_api import sync_playwright
 
     from bench_browser import WATCH
-    from browser_drawing import clear_canvas, draw_strokes, drawing_canvas, open_draw_page, wait_for_prediction
+    from testkit.browser_drawing import clear_canvas, draw_strokes, drawing_canvas, open_draw_page, wait_for_prediction
     from conftest import CHROMIUM, CHROMIUM_ARGS
 
     digits = [r for r in load_unipen(seed=7) if len(r["strokes"]) == 1]

@@ -15,25 +15,20 @@ held-out accuracy. ``--unipen`` also prints accuracy on real handwriting (UNIPEN
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from canvas_renderings import held_out_renderings
+from nnviz.data import dataset_info, load_tensors, raw_pixels
+from nnviz.preprocess import BlankDrawing
+from nnviz import training
+from nnviz.augment import handwriting_batch
+from nnviz.training import SHIPPED_RECIPES, new_model, run_fit
 
-from canvas_renderings import held_out_renderings  # noqa: E402
-from nnviz.data import dataset_info, load_tensors, raw_pixels  # noqa: E402
-from nnviz.preprocess import BlankDrawing  # noqa: E402
-from nnviz import training  # noqa: E402
-from nnviz.augment import handwriting_batch  # noqa: E402
-from nnviz.training import SHIPPED_RECIPES, new_model, run_fit  # noqa: E402
 
 ARCHITECTURE, RECIPE = SHIPPED_RECIPES["digits-cnn"]
 WIDER = {**ARCHITECTURE, "channels": [48, 96]}

@@ -10,16 +10,13 @@ Prints the last and best validation accuracy and every fifth epoch's; ~10–30 s
 
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from nnviz.data import load_tensors  # noqa: E402
-from nnviz.numpy_mlp import NumpyTrainConfig, fit, init_mlp  # noqa: E402
-from nnviz.numpy_runs import as_arrays  # noqa: E402
-from nnviz.events import EpochEnd  # noqa: E402
+from nnviz.data import load_tensors
+from nnviz.numpy_mlp import NumpyTrainConfig, fit, init_mlp
+from nnviz.numpy_runs import as_arrays
+from nnviz.events import EpochEnd
 
 x, y = as_arrays(*load_tensors("mnist", train=True))
 train, validation = (x[:50000], y[:50000]), (x[50000:], y[50000:])

@@ -9,18 +9,14 @@ seeds each, with its training time on this machine. The choice is recorded above
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
+from nnviz.data import load_tensors
+from nnviz.training import QUICK_CNN, QUICK_CONFIG, new_model, run_fit
 
-from nnviz.data import load_tensors  # noqa: E402
-from nnviz.training import QUICK_CNN, QUICK_CONFIG, new_model, run_fit  # noqa: E402
 
 BASE = {**QUICK_CNN, "pool_before_norm": False}
 CANDIDATES = {

@@ -9,18 +9,14 @@ is drawn twice: large and centred (as the page asks), and small (90 px) in a ran
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nnviz.predict import DigitClassifier  # noqa: E402
-from nnviz.preprocess import BlankDrawing  # noqa: E402
-from unipen import load_unipen, network_input, to_canvas, to_small_canvas  # noqa: E402
+from nnviz.predict import DigitClassifier
+from nnviz.preprocess import BlankDrawing
+from unipen import load_unipen, network_input, to_canvas, to_small_canvas
 
 
 def main() -> None:

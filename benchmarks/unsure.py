@@ -19,23 +19,19 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from canvas_renderings import draw, on_canvas, skeleton  # noqa: E402
-from nondigits import network_input, non_digits  # noqa: E402
+from canvas_renderings import draw, on_canvas, skeleton
+from nondigits import network_input, non_digits
 
-from nnviz.checkpoints import load_checkpoint  # noqa: E402
-from nnviz.data import dataset_info, load_tensors, load_torchvision_dataset  # noqa: E402
-from nnviz.preprocess import BlankDrawing  # noqa: E402
-from nnviz.unsure import (DISTANCES, NOT_A_DIGIT, DigitLikeness, digit_statistics,  # noqa: E402
+from nnviz.checkpoints import load_checkpoint
+from nnviz.data import dataset_info, load_tensors, load_torchvision_dataset
+from nnviz.preprocess import BlankDrawing
+from nnviz.unsure import (DISTANCES, NOT_A_DIGIT, DigitLikeness, digit_statistics,
                           fit_class_gaussians, not_a_digit_scores, save_features)
+
 
 MAX_FALSE_ALARMS = 0.02
 FIT, HELD_OUT = slice(0, 50_000), slice(50_000, 60_000)

@@ -1,6 +1,6 @@
-"""Where a network looks: Grad-CAM, input-gradient saliency and integrated gradients, via captum.
+"""Where a network looks: Grad-CAM and input-gradient saliency, via captum.
 
-All three answer "which pixels made the network say class *c*?" for a batch of images:
+Both answer "which pixels made the network say class *c*?" for a batch of images:
 
 * **Grad-CAM** (Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep Networks via
   Gradient-based Localization"): the feature maps of a convolution layer, weighted by the mean
@@ -8,10 +8,8 @@ All three answer "which pixels made the network say class *c*?" for a batch of i
   coarse (the layer's resolution) but class-specific. Upsampled here to the input's size.
 * **Saliency** (Simonyan et al. 2014, "Deep Inside Convolutional Networks"): the absolute
   gradient of the class's logit with respect to each input pixel.
-* **Integrated gradients** (Sundararajan et al. 2017): gradients averaged along a straight path
-  from a baseline image (blank) to the input, times the difference from the baseline.
 
-The computations are captum's (``LayerGradCam``, ``Saliency``, ``IntegratedGradients``).
+The computations are captum's (``LayerGradCam``, ``Saliency``).
 
 Sharing a model between threads (Streamlit's ``st.cache_resource``): captum records a layer's
 output with a forward hook registered on that layer. Registering it on a shared model would let
@@ -32,7 +30,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
-from captum.attr import IntegratedGradients, LayerGradCam, Saliency
+from captum.attr import LayerGradCam, Saliency
 from torch import nn
 
 Target = int | Sequence[int] | torch.Tensor | None
@@ -178,31 +176,3 @@ def saliency(model: nn.Module | Callable, inputs: torch.Tensor, target: Target =
         targets = _targets(target, model, x)
         grads = Saliency(model).attribute(x, target=targets, abs=True)
     return grads.detach().amax(dim=1)
-
-
-def integrated_gradients(model: nn.Module | Callable, inputs: torch.Tensor, target: Target = None,
-                         baseline: float | torch.Tensor = 0.0, steps: int = 32) -> torch.Tensor:
-    """Integrated gradients from ``baseline`` to ``inputs`` (``steps`` Gauss–Legendre points),
-    summed over colour channels.
-
-    ``baseline`` is a blank image in the model's input units (for normalised MNIST a blank pixel
-    is ``-mean/std`` ≈ -0.4242, not 0). No hooks are registered.
-
-    Returns:
-        ``(N, H, W)`` float32, signed: positive pixels pushed towards the target class. Their sum
-        approximates ``logit(input) - logit(baseline)`` (the completeness property).
-    """
-    x = _check_inputs(inputs)
-    with torch.enable_grad():
-        targets = _targets(target, model, x)
-        attr = IntegratedGradients(model).attribute(x, baselines=baseline, target=targets, n_steps=steps)
-    return attr.detach().sum(dim=1)
-
-
-def mass_inside(maps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Fraction of each map's total that lies where ``mask`` is true: ``(N, H, W)`` maps and a
-    ``(N, H, W)`` bool mask → ``(N,)`` float32 in [0, 1] (0 for an all-zero map)."""
-    maps = maps.clamp(min=0).flatten(1)
-    total = maps.sum(1)
-    inside = (maps * mask.flatten(1).to(maps.dtype)).sum(1)
-    return torch.where(total > 0, inside / total.clamp(min=1e-12), torch.zeros_like(total))

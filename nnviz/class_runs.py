@@ -29,8 +29,9 @@ from pathlib import Path
 from nnviz import data
 from nnviz.events import EpochEnd
 from nnviz.files import atomic_write_bytes
-from nnviz.jobs.live_run import OPTIMIZER_NAMES, describe_run, overlay_labels
+from nnviz.jobs.live_run import describe_run, overlay_labels
 from nnviz.jobs.metrics import ACTIVE, ENDED
+from nnviz.names import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS, SCHEDULES
 
 ANIMALS = ("Otter", "Badger", "Beaver", "Bison", "Camel", "Cheetah", "Crane", "Dolphin", "Eagle", "Falcon",
            "Ferret", "Flamingo", "Fox", "Gazelle", "Gecko", "Giraffe", "Hedgehog", "Heron", "Ibex", "Jaguar",
@@ -43,9 +44,6 @@ PUBLISH_EVERY_S = 2.0  # a training run's file is rewritten at most this often
 MAX_AGE_S = 12 * 3600.0  # runs not updated for this long (an earlier lesson) are left off the board
 MAX_FILES = 300  # the most recently updated files read for the board
 MAX_POINTS = 400  # points of a run's loss curve kept in its file (ample for a chart's width)
-KINDS = ("cnn", "mlp", "numpy-mlp")
-ACTIVATIONS = ("relu", "sigmoid", "tanh")
-SCHEDULES = ("onecycle", "constant")
 
 
 def class_dir() -> Path:
@@ -160,7 +158,7 @@ def _integer(value, low: int = 0, high: int = 10**9) -> int:
 
 def _architecture(arch) -> dict:
     kind = arch["kind"]
-    if kind not in KINDS:
+    if kind not in MODEL_KINDS:
         raise ValueError(kind)
     clean = {**arch}
     if kind == "cnn":
@@ -176,7 +174,7 @@ def _architecture(arch) -> dict:
 
 def _config(config) -> dict:
     clean = {**config}
-    if config["optimizer"] not in OPTIMIZER_NAMES or config.get("schedule", "constant") not in SCHEDULES:
+    if config["optimizer"] not in OPTIMIZERS or config.get("schedule", "constant") not in SCHEDULES:
         raise ValueError(config["optimizer"])
     clean["learning_rate"] = _number(config["learning_rate"], 0, 100)
     for key in ("batch_size", "epochs", "seed"):

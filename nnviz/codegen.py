@@ -16,6 +16,7 @@ from string import Template
 from nnviz import data
 from nnviz.augment import augment_batch  # copied into the script, so that it is the same code
 from nnviz.models import bf16_supported  # likewise
+from nnviz.names import ACTIVATIONS, OPTIMIZERS, TORCH_KINDS
 from nnviz.training import MIN_ONECYCLE_STEPS, TrainConfig
 
 _HEADER = Template('''\
@@ -137,10 +138,10 @@ def _layers(architecture: dict) -> list[tuple[str, str]]:
         if a.get("dropout"):
             layers.append(("dropout", f"nn.Dropout({a['dropout']})"))
         return layers + [("fc2", f"nn.Linear({a['hidden']}, {a['num_classes']})")]
-    act = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()"}[a.get("activation", "relu")]
+    activation = a.get("activation", "relu")
     layers, width = [("flatten", "nn.Flatten()")], a["in_features"]
     for i, out in enumerate(a["hidden"], start=1):
-        layers += [(f"fc{i}", f"nn.Linear({width}, {out})"), (f"{a.get('activation', 'relu')}{i}", act)]
+        layers += [(f"fc{i}", f"nn.Linear({width}, {out})"), (f"{activation}{i}", f"nn.{ACTIVATIONS[activation]}()")]
         if a.get("dropout"):
             layers.append((f"dropout{i}", f"nn.Dropout({a['dropout']})"))
         width = out
@@ -182,7 +183,7 @@ def standalone_script(architecture: dict, dataset: str, config: TrainConfig, lab
             augmentation; :mod:`nnviz.augment`'s handwriting functions are not copied into scripts).
     """
     info = data.dataset_info(dataset)
-    if architecture.get("kind") not in ("cnn", "mlp"):
+    if architecture.get("kind") not in TORCH_KINDS:
         raise ValueError(f"unknown model kind {architecture.get('kind')!r}")
     if config.handwriting:
         raise ValueError("the handwriting augmentation is not written into scripts; train with augment only")
@@ -190,14 +191,13 @@ def standalone_script(architecture: dict, dataset: str, config: TrainConfig, lab
     net = ("def make_net():\n    \"\"\"The network, layer by layer (the names are nnviz's).\"\"\"\n"
            "    return nn.Sequential(OrderedDict([\n"
            + "".join(f"        (\"{n}\", {c}),\n" for n, c in layers) + "    ]))\n\n\n")
-    lr, wd = "args.lr", config.weight_decay
-    optimizer = {"sgd": f"torch.optim.SGD(model.parameters(), lr={lr}, weight_decay={wd})",
-                 "momentum": f"torch.optim.SGD(model.parameters(), lr={lr}, momentum=0.9, nesterov=True, weight_decay={wd})",
-                 "adam": f"torch.optim.AdamW(model.parameters(), lr={lr}, weight_decay={wd})"}[config.optimizer]
+    spec = OPTIMIZERS[config.optimizer]  # as nnviz.training.make_optimizer builds it
+    options = "".join(f", {key}={value!r}" for key, value in spec.options)
+    optimizer = f"torch.optim.{spec.torch_class}(model.parameters(), lr=args.lr{options}, weight_decay={config.weight_decay})"
     scheduler = "None  # a constant learning rate"
     if config.schedule == "onecycle":
         scheduler = (f"torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.25, "
-                     f"cycle_momentum={config.optimizer != 'sgd'}) if steps >= {MIN_ONECYCLE_STEPS} else None")
+                     f"cycle_momentum={spec.cycles_momentum}) if steps >= {MIN_ONECYCLE_STEPS} else None")
     background = (0.0 - info.mean[0]) / info.std[0]
     text = _HEADER.substitute(title=f"a {architecture['kind'].upper()} on {info.title}", label=label or dataset,
                               filename=filename)

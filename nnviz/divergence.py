@@ -1,16 +1,15 @@
 """What goes wrong in training, and how to say so: a loss that becomes NaN or blows up, and a
 network stuck at chance because its ReLU units died. :func:`nnviz.training.fit` raises
 :class:`Diverged` with one of these plain-words messages, each with a suggested learning rate
-that the Train page's slider can select (:data:`LEARNING_RATES`).
+that the Train page's slider can select (:data:`LEARNING_RATES`). (Counting dead ReLU units needs
+torch: :func:`nnviz.training.dead_relu_fraction`. This module imports no torch, as the from-scratch
+NumPy network uses it too.)
 """
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
-
-import torch
-from torch import nn
 
 if TYPE_CHECKING:
     from nnviz.training import TrainConfig
@@ -60,30 +59,6 @@ def smaller_learning_rate(learning_rate: float, factor: float = 10.0) -> float:
     them if none is), so that a suggestion names a rate the Train page's slider can select."""
     fitting = [r for r in LEARNING_RATES if r <= learning_rate / factor * (1 + 1e-9)]
     return fitting[-1] if fitting else LEARNING_RATES[0]
-
-
-@torch.no_grad()
-def dead_relu_fraction(model: nn.Module, images: torch.Tensor) -> float:
-    """Fraction in [0, 1] of the ReLU units of ``model`` that output 0 for every one of ``images``
-    (``(N, C, H, W)`` float32 normalised); 0.0 for a network without ReLUs. A unit of a feature
-    map counts once per position. The model is put in eval mode (its caller restores the mode)."""
-    dead, total, hooks = [0], [0], []
-
-    def count(_module, _inputs, output):
-        alive = (output > 0).flatten(2).any(0) if output.dim() > 2 else (output > 0).any(0)
-        dead[0] += int((~alive).sum())
-        total[0] += alive.numel()
-
-    for module in model.modules():
-        if isinstance(module, nn.ReLU):
-            hooks.append(module.register_forward_hook(count))
-    try:
-        model.eval()
-        model(images.to(next(model.parameters()).device))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return dead[0] / total[0] if total[0] else 0.0
 
 
 def divergence_message(loss: float, config: TrainConfig, epoch: int, step: int, n_classes: int = 10) -> str:

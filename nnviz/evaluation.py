@@ -1,14 +1,13 @@
 """How good is the network: predictions on the whole official test set, the confusion matrix,
 per-class accuracy and the most confident mistakes.
 
-The 10,000 MNIST test images take a few seconds on a CPU, so :func:`test_report` caches its
-result per model *content*: the key is the checkpoint's ``weights_sha256`` (from the model card)
-when given, so a retrained model saved under the same name is never served stale numbers.
+The 10,000 MNIST test images take a few seconds on a CPU: the shipped networks' reports are stored
+beside their checkpoints (:mod:`nnviz.test_set_views`), and the app caches the others per model
+content (``ui/inspect_cache.py``).
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,38 +90,3 @@ def compute_test_report(model: nn.Module, images: torch.Tensor, labels: torch.Te
     y = labels.cpu().numpy().astype(np.int64)
     pred = p.argmax(1).astype(np.int64)
     return TestReport(y, pred, p, confusion_matrix(y, pred, p.shape[1]))
-
-
-_CACHE: dict[tuple, TestReport] = {}
-_CACHE_LOCK = threading.Lock()
-_KEY_LOCKS: dict[tuple, threading.Lock] = {}
-
-
-def test_report(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, key: str | None = None) -> TestReport:
-    """:func:`compute_test_report`, computed once per ``key`` and model and then served from memory.
-
-    Args:
-        key: identifies the weights, e.g. the model card's ``weights_sha256``; None uses the
-            model object's identity (fine for a model that is never retrained in place).
-
-    Two threads asking for the same key at once compute it once; the second waits.
-    """
-    cache_key = (key if key is not None else id(model), len(labels))
-    with _CACHE_LOCK:
-        if cache_key in _CACHE:
-            return _CACHE[cache_key]
-        lock = _KEY_LOCKS.setdefault(cache_key, threading.Lock())
-    with lock:
-        with _CACHE_LOCK:
-            if cache_key in _CACHE:
-                return _CACHE[cache_key]
-        report = compute_test_report(model, images, labels)
-        with _CACHE_LOCK:
-            _CACHE[cache_key] = report
-        return report
-
-
-def clear_cache() -> None:
-    """Forget all cached reports (for benchmarks and tests)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()

@@ -13,9 +13,11 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from nnviz import names
 from nnviz.data import dataset_info
 
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+# Each activation name (nnviz.names) → its torch.nn module class.
+ACTIVATIONS = {name: getattr(nn, cls) for name, cls in names.ACTIVATIONS.items()}
 
 
 class MLP(nn.Sequential):
@@ -109,21 +111,6 @@ class CNN(nn.Sequential):
             layers["dropout"] = nn.Dropout(dropout)
         layers["fc2"] = nn.Linear(int(hidden), num_classes)
         super().__init__(layers)
-
-
-def default_architecture(kind: str) -> dict:
-    """The architecture dict of the default MLP or CNN for 28×28 grey-scale digits.
-
-    Raises:
-        ValueError: ``kind`` is neither ``"mlp"`` nor ``"cnn"``.
-    """
-    if kind == "mlp":
-        return {"kind": "mlp", "hidden": [512, 256], "activation": "relu", "in_features": 784,
-                "num_classes": 10, "dropout": 0.2}
-    if kind == "cnn":
-        return {"kind": "cnn", "channels": [32, 64], "hidden": 128, "kernel_size": 5, "in_channels": 1,
-                "image_size": 28, "num_classes": 10, "dropout": 0.25}
-    raise ValueError(f"unknown model kind {kind!r}; choose 'mlp' or 'cnn'")
 
 
 def architecture_for(kind: str, dataset: str, *, hidden=(128,), activation: str = "relu", channels=(16, 32),

@@ -29,12 +29,11 @@ from torch import nn
 from nnviz import data
 from nnviz.augment import augment_batch, handwriting_batch
 from nnviz.divergence import (BLOWUP_BATCHES, BLOWUP_FACTOR, DEAD_FRACTION, Diverged, check_run_settings,
-                              dead_relu_fraction, divergence_message, stuck_message)
+                              divergence_message, stuck_message)
 from nnviz.events import BatchEnd, EpochEnd, TrainResult
 from nnviz.models import bf16_supported, build_model, count_parameters, pick_device
+from nnviz.names import OPTIMIZERS, SCHEDULES
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SCHEDULES = ("onecycle", "constant")
 MIN_ONECYCLE_STEPS = 8
 
 
@@ -84,9 +83,9 @@ class TrainConfig:
         """Raises ValueError naming the first setting that is out of range."""
         check_run_settings(self.epochs, self.batch_size, self.learning_rate, self.train_size)
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {tuple(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {tuple(SCHEDULES)}")
         if not 0.0 <= self.handwriting <= 1.0:
             raise ValueError(f"handwriting is a share of each batch, from 0 to 1, not {self.handwriting}")
 
@@ -100,13 +99,17 @@ class TrainConfig:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer named by ``config.optimizer`` over ``model``'s parameters."""
-    params, lr, wd = model.parameters(), config.learning_rate, config.weight_decay
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
-    if config.optimizer == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    """The optimizer named by ``config.optimizer`` (:data:`nnviz.names.OPTIMIZERS`: SGD, SGD with
+    Nesterov momentum 0.9, or AdamW) over ``model``'s parameters.
+
+    Raises:
+        ValueError: an optimizer name that is not in the registry.
+    """
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of {tuple(OPTIMIZERS)}")
+    spec = OPTIMIZERS[config.optimizer]
+    return getattr(torch.optim, spec.torch_class)(model.parameters(), lr=config.learning_rate, **dict(spec.options),
+                                                 weight_decay=config.weight_decay)
 
 
 def make_scheduler(optimizer, config: TrainConfig, total_steps: int):
@@ -119,7 +122,7 @@ def make_scheduler(optimizer, config: TrainConfig, total_steps: int):
         return None
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.learning_rate, total_steps=total_steps, pct_start=0.25,
-        cycle_momentum=config.optimizer != "sgd")
+        cycle_momentum=OPTIMIZERS[config.optimizer].cycles_momentum)
 
 
 @torch.no_grad()
@@ -236,6 +239,30 @@ def fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.
             dead = dead_relu_fraction(model, test[0][:500])
             if dead >= DEAD_FRACTION:
                 raise Diverged(stuck_message(dead, test_accuracy, n_classes, config))
+
+
+@torch.no_grad()
+def dead_relu_fraction(model: nn.Module, images: torch.Tensor) -> float:
+    """Fraction in [0, 1] of the ReLU units of ``model`` that output 0 for every one of ``images``
+    (``(N, C, H, W)`` float32 normalised); 0.0 for a network without ReLUs. A unit of a feature
+    map counts once per position. The model is put in eval mode (its caller restores the mode)."""
+    dead, total, hooks = [0], [0], []
+
+    def count(_module, _inputs, output):
+        alive = (output > 0).flatten(2).any(0) if output.dim() > 2 else (output > 0).any(0)
+        dead[0] += int((~alive).sum())
+        total[0] += alive.numel()
+
+    for module in model.modules():
+        if isinstance(module, nn.ReLU):
+            hooks.append(module.register_forward_hook(count))
+    try:
+        model.eval()
+        model(images.to(next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return dead[0] / total[0] if total[0] else 0.0
 
 
 def run_fit(model: nn.Module, config: TrainConfig, train: tuple[torch.Tensor, torch.Tensor],

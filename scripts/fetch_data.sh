@@ -2,7 +2,8 @@
 # Put the datasets into the data root ($NNVIZ_DATA_DIR or ./data).
 # With $NNVIZ_LOCAL_DATA (default: ../shared/data, present on machines without internet) the
 # official files are copied from there; torchvision checks their MD5 and downloads only what is
-# still missing, which needs internet.
+# still missing, which needs internet. Runs nnviz with ${PYTHON:-python3}: the python of the
+# environment nnviz is installed in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${NNVIZ_DATA_DIR:-data}
@@ -14,4 +15,4 @@ for pair in mnist/MNIST fashion-mnist/FashionMNIST; do
     cp "$src/$pair/raw/"*.gz "$root/$folder/raw/"
   fi
 done
-.venv/bin/python -m nnviz data
+"${PYTHON:-python3}" -m nnviz data

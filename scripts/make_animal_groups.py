@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from nnviz.photos.groups import GROUP_SYNSETS  # group → WordNet sense name
 
-from nnviz.photos.groups import GROUP_SYNSETS  # noqa: E402  (group → WordNet sense name)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def read_data_noun(path: Path) -> tuple[dict[int, list[int]], dict[int, list[str]]]:

@@ -1,6 +1,6 @@
 """Screenshot every page of the app in headless Chromium, with a 7 drawn on the Draw page.
 
-    .venv/bin/python scripts/screenshots.py OUT_DIR [--url URL]
+    python scripts/screenshots.py OUT_DIR [--url URL]
 
 Starts its own server unless --url is given. Used to look at the pages as a student sees them
 and to make docs/draw.png.
@@ -15,21 +15,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from testkit.browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, wait_for_prediction, wait_until_idle
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, wait_for_prediction  # noqa: E402
 
 PAGES = ["", "draw", "inspect", "train", "photos"]
-
-
-def wait_until_idle(page, timeout_s: float = 240) -> None:
-    """Wait until the app shows no spinner and is not running, twice in a row one second apart."""
-    quiet, deadline = 0, time.time() + timeout_s
-    while quiet < 2 and time.time() < deadline:
-        busy = page.locator('[data-testid="stSpinner"]').count() + page.locator(
-            '[data-testid="stStatusWidget"]').count()
-        quiet = 0 if busy else quiet + 1
-        page.wait_for_timeout(1000)
 
 
 def main() -> None:

@@ -10,6 +10,9 @@
 # only). The processes share one user models folder ($NNVIZ_USER_MODELS, else ./user_models), so a
 # network a student saved opens (by its name) in every process. --dir keeps nginx's folder (access.log: which
 # student's cookie went to which process) instead of a temporary one removed on exit.
+#
+# The app processes run with ${PYTHON:-python3}: the python of any environment nnviz is installed in
+# (e.g. PYTHON=.venv/bin/python, or the python of an activated virtual environment or conda env).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +29,9 @@ while [ $# -gt 0 ]; do
 done
 PATH=$PATH:/usr/sbin  # where Debian puts nginx, not on a normal user's PATH
 command -v nginx >/dev/null || { echo "nginx is not installed: apt-get install nginx" >&2; exit 1; }
-[ -x .venv/bin/streamlit ] || { echo "no .venv: see the README's first command" >&2; exit 1; }
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c "import nnviz, streamlit" 2>/dev/null ||
+  { echo "$PYTHON cannot import nnviz and streamlit: install them (the README's first command) and set PYTHON to that environment's python" >&2; exit 1; }
 keep_dir=$([ -n "$dir" ] && echo yes || echo no)
 dir=$(realpath -m "${dir:-$(mktemp -d)}") && mkdir -p "$dir/tmp"
 export NNVIZ_USER_MODELS=$(realpath -m "${NNVIZ_USER_MODELS:-user_models}")
@@ -50,7 +55,7 @@ backends=""
 for ((i = 0; i < processes; i++)); do
   port=$((first_port + i))
   backends+="    server 127.0.0.1:$port max_fails=1 fail_timeout=30s;  # nnviz:backend\n"
-  .venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port "$port" --server.headless true \
+  "$PYTHON" -m streamlit run app.py --server.address 127.0.0.1 --server.port "$port" --server.headless true \
     >"$dir/app-$port.log" 2>&1 &
   pids+=($!)
 done
@@ -78,7 +83,7 @@ http {
 EOF
 
 for ((i = 0; i < processes; i++)); do
-  until .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+  until "$PYTHON" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
       "http://127.0.0.1:$((first_port + i))/_stcore/health" 2>/dev/null; do
     kill -0 "${pids[i]}" 2>/dev/null || { echo "app process $i did not start:" >&2; tail -20 "$dir/app-$((first_port + i)).log" >&2; exit 1; }
     sleep 0.5

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a fresh machine, then run them:
 #   Chromium and nginx (Debian packages) for the real-browser and proxy tests, a virtual environment
-#   with the pinned requirements, the MNIST files in the data root, and pytest.
+#   (.venv, made with $PYTHON, default python3) with the pinned requirements and nnviz installed
+#   editable, the MNIST files in the data root, and pytest. Everything after it runs with .venv's
+#   python: PYTHON is exported as that, for scripts/fetch_data.sh and the tests' own scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,12 +24,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "$PYTHON" -m venv .venv
 fi
-echo "== installing requirements-dev.txt"
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+export PYTHON=$PWD/.venv/bin/python
+echo "== installing requirements-dev.txt (nnviz itself editable: requirements.txt's -e .)"
+"$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 
 # Data: the data root ($NNVIZ_DATA_DIR or ./data) is filled from a local copy of the official
 # files when one is given (machines without internet), otherwise torchvision downloads them.
 bash scripts/fetch_data.sh
 
 echo "== running the tests"
-exec .venv/bin/python -m pytest "$@"
+exec "$PYTHON" -m pytest "$@"

@@ -161,7 +161,7 @@ def _start_class_server(log: Path, env: dict[str, str]) -> tuple[subprocess.Pope
     ``(the script's process, nginx's url)`` once nginx answers the health check."""
     port, first = _free_port(), _free_port()  # the app processes take ``first`` and ``first + 1``
     return _launch(["bash", "scripts/serve_class.sh", "--processes", "2", "--listen", f"127.0.0.1:{port}",
-                    "--first-port", str(first)], port, log, env, timeout_s=120)
+                    "--first-port", str(first)], port, log, {**env, "PYTHON": sys.executable}, timeout_s=120)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 
-from nnviz.attribution import grad_cam, integrated_gradients, mass_inside, saliency, split_sequential
+from nnviz.attribution import grad_cam, saliency, split_sequential
 from nnviz.checkpoints import load_checkpoint
 from nnviz.data import raw_pixels
 
@@ -19,6 +19,15 @@ N = 200  # real test digits checked for "mass on the ink"
 def untouched(model: nn.Module) -> bool:
     return all(not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks
                for m in model.modules()) and all(p.grad is None for p in model.parameters())
+
+
+def mass_inside(maps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Fraction of each map's total that lies where ``mask`` is true: ``(N, H, W)`` maps and a
+    ``(N, H, W)`` bool mask → ``(N,)`` float32 in [0, 1] (0 for an all-zero map)."""
+    maps = maps.clamp(min=0).flatten(1)
+    total = maps.sum(1)
+    inside = (maps * mask.flatten(1).to(maps.dtype)).sum(1)
+    return torch.where(total > 0, inside / total.clamp(min=1e-12), torch.zeros_like(total))
 
 
 def test_grad_cam_has_the_input_size_and_is_non_negative(cnn, mnist_test):
@@ -101,15 +110,8 @@ def test_split_sequential_reaches_into_nested_sequentials():
     assert split_sequential(model, "7") is None
 
 
-def test_saliency_and_integrated_gradients(cnn, mnist_test):
+def test_saliency(cnn, mnist_test):
     model, _ = cnn
     x = mnist_test[0][:4]
     s = saliency(model, x)
     assert s.shape == (4, 28, 28) and (s >= 0).all() and untouched(model)
-    blank = -0.1307 / 0.3081
-    ig = integrated_gradients(model, x[:1], target=7, baseline=blank, steps=64)
-    with torch.no_grad():
-        gap = model(x[:1])[0, 7] - model(torch.full_like(x[:1], blank))[0, 7]
-    assert ig.shape == (1, 28, 28)
-    assert float(ig.sum()) == pytest.approx(float(gap), rel=0.05)  # completeness
-    assert untouched(model)

@@ -11,7 +11,7 @@ import torch
 from nnviz.augment import continental_ones, handwriting_batch, pen_width, slashed_zeros
 from nnviz.codegen import standalone_script
 from nnviz.data import load_tensors, raw_pixels
-from nnviz.models import default_architecture
+from nnviz.models import architecture_for
 from nnviz.predict import DigitClassifier
 from nnviz.preprocess import digit_from_strokes
 from nnviz.training import TrainConfig, new_model, train_model
@@ -82,7 +82,7 @@ def test_handwriting_batch_keeps_shape_and_background_and_is_seeded(mnist):
 
 def test_handwriting_is_refused_outside_mnist_and_in_generated_scripts():
     config = TrainConfig(epochs=1, augment=True, handwriting=0.5)
-    arch = default_architecture("mlp")
+    arch = architecture_for("mlp", "mnist", hidden=(512, 256), dropout=0.2)
     with pytest.raises(ValueError, match="for MNIST, not fashion-mnist"):
         train_model(new_model(arch, 0), arch, "fashion-mnist", config)
     with pytest.raises(ValueError, match="handwriting augmentation is not written into scripts"):

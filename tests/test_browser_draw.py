@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from browser_drawing import (DASH, ONE, SEVEN, canvas_inked, clear_canvas, draw_strokes, is_digit, open_draw_page,
+from testkit.browser_drawing import (DASH, ONE, SEVEN, canvas_inked, clear_canvas, draw_strokes, is_digit, open_draw_page,
                              prediction_text, touch_strokes, wait_for_prediction)
 
 pytestmark = pytest.mark.browser

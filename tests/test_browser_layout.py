@@ -4,13 +4,11 @@ scrolls sideways, and the page itself does not."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from screenshots import wait_until_idle  # noqa: E402
+from testkit.browser_drawing import wait_until_idle
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from browser_drawing import drawing_canvas, draw_strokes, is_digit, wait_for_prediction
+from testkit.browser_drawing import drawing_canvas, draw_strokes, is_digit, wait_for_prediction
 
 pytestmark = pytest.mark.browser
 

@@ -6,13 +6,16 @@ import pytest
 import torch
 
 from nnviz.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from nnviz.models import build_model, default_architecture
+from nnviz.models import architecture_for, build_model
+
+CNN = architecture_for("cnn", "mnist", channels=(32, 64), dropout=0.25)
+MLP = architecture_for("mlp", "mnist", hidden=(512, 256), dropout=0.2)
 
 
 @pytest.fixture
 def saved_cnn(tmp_path):
     torch.manual_seed(1)
-    arch = default_architecture("cnn")
+    arch = dict(CNN)
     model = build_model(arch).eval()
     card = {"architecture": arch, "dataset": "mnist", "metrics": {"test_accuracy": None}}
     return model, save_checkpoint(model, card, tmp_path / "tiny-cnn")
@@ -40,8 +43,8 @@ def test_weights_of_another_architecture_are_refused(saved_cnn):
 
 def test_replaced_weights_are_refused(saved_cnn, tmp_path):
     _, card_path = saved_cnn
-    other = build_model(default_architecture("mlp"))
-    other_card = save_checkpoint(other, {"architecture": default_architecture("mlp")}, tmp_path / "other")
+    other = build_model(MLP)
+    other_card = save_checkpoint(other, {"architecture": MLP}, tmp_path / "other")
     card_path.with_suffix(".safetensors").write_bytes(other_card.with_suffix(".safetensors").read_bytes())
     with pytest.raises(CheckpointError, match="does not match its model card"):
         load_checkpoint(card_path)
@@ -71,7 +74,7 @@ def test_a_failed_save_leaves_the_previous_checkpoint_intact(saved_cnn, monkeypa
         raise OSError("disk full")
     monkeypatch.setattr("nnviz.checkpoints.os.replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(build_model(default_architecture("cnn")), {"architecture": default_architecture("cnn")},
+        save_checkpoint(build_model(CNN), {"architecture": CNN},
                         card_path.with_suffix(""))
     assert (card_path.with_suffix(".safetensors").read_bytes(), card_path.read_text()) == before
     assert not list(card_path.parent.glob("*.tmp")), "temporary files are cleaned up"

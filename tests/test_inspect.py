@@ -13,9 +13,16 @@ import pytest
 import torch
 
 from nnviz.figures import layers as figs
-from nnviz.figures.tiles import tile_values
 from nnviz.figures.attribution import attribution_overlay
 from nnviz.inspection import capture_activations, grad_cam_layer, inspect, layer_table, summary
+
+
+def tile_values(fig, i: int) -> np.ndarray:
+    """The ``(h, w)`` numbers of tile ``i`` of a :func:`nnviz.figures.tiles.tile_grid` figure, read
+    back from its z (the figure's meta says where each tile lies)."""
+    top, left = fig.layout.meta["tiles"][i]
+    h, w = fig.layout.meta["tile_shape"]
+    return np.asarray(fig.data[0].z, dtype=float)[top:top + h, left:left + w]
 
 
 def hooked_outputs(model, x):

@@ -135,7 +135,7 @@ def test_uploads_live_in_each_sessions_own_folder_and_go_with_it(models, open_pa
 
 @pytest.mark.browser
 def test_two_browsers_never_see_each_others_drawing(chromium, app_url):
-    from browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, prediction_text, wait_for_prediction
+    from testkit.browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, prediction_text, wait_for_prediction
 
     contexts = [chromium.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
     try:

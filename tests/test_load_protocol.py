@@ -1,19 +1,14 @@
-"""The load test's protocol client (``benchmarks/st_protocol.py``) still speaks Streamlit's websocket
+"""The load test's protocol client (``testkit/st_protocol.py``) still speaks Streamlit's websocket
 protocol as the browser does: three simulated students on a real server each open the Draw page,
 send a drawing as the canvas does, and read back the network's answer to their own drawing."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from browser_drawing import ONE, SEVEN  # noqa: E402
-from load_test import canvas_value  # noqa: E402
-from st_protocol import Tab  # noqa: E402
+from testkit.browser_drawing import ONE, SEVEN
+from testkit.st_protocol import Tab, canvas_value
 
 
 async def student(url: str, strokes) -> tuple[str | None, str | None, list[str]]:

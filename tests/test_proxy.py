@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections import defaultdict
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, wait_for_prediction
+from testkit.browser_drawing import SEVEN, draw_strokes, is_digit, open_draw_page, wait_for_prediction
 
 ROOT = Path(__file__).resolve().parent.parent
 # Debian puts nginx in /usr/sbin, which is not on a normal user's PATH.
@@ -115,7 +116,8 @@ def class_server(tmp_path_factory):
         proc = subprocess.Popen(["bash", "scripts/serve_class.sh", "--processes", "2", "--listen", f"127.0.0.1:{listen}",
                                  "--first-port", str(first), "--dir", str(folder)],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "NNVIZ_USER_MODELS": str(models)},
+                                # The app processes run with this python: any environment nnviz is installed in.
+                                env={**os.environ, "NNVIZ_USER_MODELS": str(models), "PYTHON": sys.executable},
                                 # As in a terminal: a test run started in the background (CI, nohup …
                                 # &) ignores SIGINT, and bash cannot trap a signal ignored on entry.
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from nnviz.checkpoints import CheckpointError, load_checkpoint, save_checkpoint, save_user_model
-from nnviz.models import build_model, default_architecture
+from nnviz.models import architecture_for, build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = [p for folder in ("nnviz", "ui", "app_pages") for p in (ROOT / folder).rglob("*.py")] + [ROOT / "app.py"]
@@ -38,7 +38,7 @@ class Payload:
 
 @pytest.mark.parametrize("how", ["pickle", "torch.save"])
 def test_a_pickled_checkpoint_is_refused_without_running_it(tmp_path, how):
-    arch = default_architecture("mlp")
+    arch = architecture_for("mlp", "mnist", hidden=(512, 256), dropout=0.2)
     card_path = save_checkpoint(build_model(arch), {"architecture": arch, "dataset": "mnist"}, tmp_path / "evil")
     marker = tmp_path / "pwned"
     weights = card_path.with_suffix(".safetensors")
@@ -86,7 +86,7 @@ def test_no_code_unpickles_anything():
                                   ".hidden", "", " ", "x" * 65, "a b", "<img src=x>", "digits-cnn/../../x"])
 def test_a_model_name_with_path_characters_is_refused_and_nothing_is_written(tmp_path, monkeypatch, name):
     monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path / "models"))
-    arch = default_architecture("mlp")
+    arch = architecture_for("mlp", "mnist", hidden=(512, 256), dropout=0.2)
     with pytest.raises(ValueError) as info:
         save_user_model(build_model(arch), {"architecture": arch, "dataset": "mnist"}, name)
     assert str(info.value) == ("Use 1–64 letters, digits, '-', '_' or '.', starting with a letter or digit "
@@ -96,7 +96,7 @@ def test_a_model_name_with_path_characters_is_refused_and_nothing_is_written(tmp
 
 def test_a_valid_name_lands_in_the_user_models_folder_only(tmp_path, monkeypatch):
     monkeypatch.setenv("NNVIZ_USER_MODELS", str(tmp_path / "models"))
-    arch = default_architecture("mlp")
+    arch = architecture_for("mlp", "mnist", hidden=(512, 256), dropout=0.2)
     path = save_user_model(build_model(arch), {"architecture": arch, "dataset": "mnist"}, "x" * 64)
     assert path.parent == tmp_path / "models"
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["x" * 64 + ".json", "x" * 64 + ".safetensors"]

@@ -14,14 +14,14 @@ import torch
 
 from nnviz.codegen import standalone_script
 from nnviz.data import data_root
-from nnviz.divergence import LEARNING_RATES, Diverged, dead_relu_fraction, smaller_learning_rate
+from nnviz.divergence import LEARNING_RATES, Diverged, smaller_learning_rate
 from nnviz.figures.training_curves import batch_loss_figure, comparison_figure
 from nnviz.jobs.live_run import RunRecord, TrainJob, overlay_labels, verdict
 from nnviz.jobs.metrics import DIVERGED, FINISHED
 from nnviz.jobs.worker import TrainingWorker
 from nnviz.models import architecture_for
 from nnviz.events import EpochEnd
-from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig, new_model, train_model
+from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig, dead_relu_fraction, new_model, train_model
 
 SMALL = dict(batch_size=64, train_size=1000, epochs=1, device="cpu", num_threads=1)
 

@@ -19,6 +19,7 @@ from nnviz import class_runs
 from nnviz.figures.training_curves import comparison_figure
 from nnviz.jobs.metrics import MetricsSnapshot
 from ui.live_chart import live_chart
+from ui.session_runs import current_run, history
 from ui.teacher import presented
 
 SHARING = "class_sharing"  # whether this session shares (kept while the Train page's toggle is not drawn)
@@ -72,8 +73,6 @@ def _share_all() -> None:
     if not on:
         class_runs.withdraw(class_runs.class_dir(), identity()[0])
         return
-    from ui.train_panel import current_run, history
-
     for record in history():
         _publish(record.number, record.dataset, record.architecture, record.config, record.status, record.steps,
                  record.smoothed, record.steps_per_epoch, record.epochs)

@@ -25,15 +25,15 @@ from nnviz.jobs.numpy_job import KIND as NUMPY
 from nnviz.jobs.numpy_job import NumpyJob
 from nnviz.jobs.queue import shared_queue, threads_per_run
 from nnviz.models import architecture_for, available_devices
+from nnviz.names import ACTIVATIONS, MODEL_KINDS
 from nnviz.divergence import LEARNING_RATES
 from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig
 from ui import class_view
 from ui.teacher import presented
 from ui.live_chart import live_chart
 from ui.saved_models import remember
+from ui.session_runs import LIVE, current_run, history
 
-LIVE = "train_live"
-HISTORY = "train_history"
 POLL_S = float(os.environ.get("NNVIZ_TRAIN_POLL_S") or live_run.POLL_S)
 # How a verdict looks: st.success/info/warning/error by its level, an icon by level (and status).
 VERDICT_STYLE = {"success": (st.success, ":material/check_circle:"), "info": (st.info, ":material/pause:"),
@@ -44,15 +44,7 @@ BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 60_000)
 WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
 CHANNELS = (4, 8, 16, 32, 64, 128)
-NETWORKS = {"cnn": "CNN", "mlp": "MLP", NUMPY: "MLP from scratch (NumPy)"}
-
-
-def current_run() -> LiveRun | None:
-    return st.session_state.get(LIVE)
-
-
-def history() -> list[RunRecord]:
-    return st.session_state.setdefault(HISTORY, [])
+NETWORKS = MODEL_KINDS  # kind → the button's word
 
 
 def _client_alive_check():
@@ -137,7 +129,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
             layers = a.select_slider("Hidden layers", (0, 1, 2, 3), value=2, key="train_layers", disabled=disabled)
             width = b.select_slider("Width of each", WIDTHS, value=256, key="train_width", disabled=disabled,
                                     help="Neurons per hidden layer.")
-            activation = st.segmented_control("Activation", ["relu", "sigmoid", "tanh"], default="relu",
+            activation = st.segmented_control("Activation", list(ACTIVATIONS), default="relu",
                                               key="train_act", disabled=disabled) or "relu"
             architecture = architecture_for("mlp", dataset, hidden=[width] * layers, activation=activation)
             if kind == NUMPY:

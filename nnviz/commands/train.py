@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from nnviz.checkpoints import output_problem, save_checkpoint, save_failure, user_models_dir
+from nnviz.checkpoints import save_checkpoint, save_failure, user_models_dir
+from nnviz.commands.common import progress_printer, refused
 from nnviz.data import DATASETS, DatasetUnavailable
 from nnviz.divergence import Diverged
-from nnviz.models import ACTIVATIONS, sized_for
-from nnviz.events import BatchEnd, EpochEnd
-from nnviz.training import OPTIMIZERS, QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES, TrainConfig, new_model, train_model
+from nnviz.models import sized_for
+from nnviz.names import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
+from nnviz.training import QUICK_CNN, QUICK_CONFIG, SHIPPED_RECIPES, TrainConfig, new_model, train_model
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train an MLP or CNN and save a checkpoint",
                        description="Train on the official training split; evaluate on the official test split. "
                                    "Defaults are the recipe of the shipped checkpoint of that kind.")
-    p.add_argument("--model", choices=("mlp", "cnn", "numpy-mlp"), required=True,
+    p.add_argument("--model", choices=tuple(MODEL_KINDS), required=True,
                    help="numpy-mlp: the from-scratch NumPy MLP (nnviz/numpy_mlp.py), plain SGD")
     p.add_argument("--recipe", choices=("shipped", "quick"), default="shipped",
                    help="starting point: the shipped checkpoint's recipe, or the Train page's quick CNN recipe "
@@ -28,7 +28,7 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float, help="(peak) learning rate")
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-size", type=int, help="use a random subset of this many training images")
     p.add_argument("--no-augment", action="store_true", help="train without random affine jitter (and without --handwriting)")
@@ -93,32 +93,3 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"saved {path} (test accuracy {card['metrics']['test_accuracy']:.4f}, {card['training_time_s']:.0f} s)")
     return 0
-
-
-def refused(out: str | Path, overwrite: bool, *checks: Callable[[], None]) -> bool:
-    """Whether a training command must stop before any work: ``out`` cannot take the new
-    checkpoint (:func:`nnviz.checkpoints.output_problem`) or one of ``checks`` (e.g. a config's
-    ``validate``) raises ValueError. The first problem is printed as an error, to stderr."""
-    problem = output_problem(out, overwrite)
-    for check in checks:
-        if problem:
-            break
-        try:
-            check()
-        except ValueError as exc:
-            problem = str(exc)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-    return problem is not None
-
-
-def progress_printer(every: int = 100):
-    """A training event handler that prints each epoch's figures and every ``every``-th batch's loss."""
-    def report(event) -> None:
-        if isinstance(event, EpochEnd):
-            print(f"epoch {event.epoch}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.4f} | "
-                  f"test loss {event.test_loss:.4f} acc {event.test_accuracy:.4f} | {event.elapsed_s:.1f} s", flush=True)
-        elif isinstance(event, BatchEnd) and event.step % every == 0:
-            print(f"  step {event.step}/{event.total_steps} loss {event.loss:.4f} "
-                  f"{event.samples_per_s:.0f} samples/s", flush=True)
-    return report

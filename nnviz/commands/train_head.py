@@ -20,7 +20,7 @@ from nnviz.photos.labelled import DatasetError, find_labelled_photos, split_phot
 from nnviz.photos.transfer import HEAD_CONFIG, HeadJob
 from nnviz.divergence import Diverged
 from nnviz.events import EpochEnd
-from nnviz.commands.train import refused
+from nnviz.commands.common import refused
 
 
 def register(sub) -> None:

@@ -15,7 +15,7 @@ import sys
 from nnviz.checkpoints import save_checkpoint, save_failure, user_models_dir
 from nnviz.data import DatasetUnavailable
 from nnviz.divergence import Diverged
-from nnviz.commands.train import progress_printer, refused
+from nnviz.commands.common import progress_printer, refused
 from nnviz.numpy_runs import DIGITS_NUMPY, new_numpy_mlp, train_numpy_model
 
 

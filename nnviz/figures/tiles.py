@@ -105,13 +105,6 @@ def tile_grid(tiles: np.ndarray, labels: list[str], title: str, diverging: bool 
     return fig
 
 
-def tile_values(fig: go.Figure, i: int) -> np.ndarray:
-    """The ``(h, w)`` numbers of tile ``i`` of a :func:`tile_grid` figure, read back from its z."""
-    top, left = fig.layout.meta["tiles"][i]
-    h, w = fig.layout.meta["tile_shape"]
-    return np.asarray(fig.data[0].z, dtype=float)[top:top + h, left:left + w]
-
-
 def colour_tiles(tiles: np.ndarray, cols: int = 8, scale: int = 12, gap: int = 3) -> np.ndarray:
     """Small colour images ``(T, h, w, 3)`` in [0, 1] laid out as one RGB image, each pixel
     enlarged to ``scale`` × ``scale`` screen pixels, white gaps. Returns ``(H, W, 3)`` uint8."""

@@ -24,6 +24,7 @@ from nnviz import data
 from nnviz.divergence import LEARNING_RATES, smaller_learning_rate
 from nnviz.jobs.metrics import DIVERGED, ENDED, FAILED, FINISHED, PAUSED, STOPPED, smoothing_for
 from nnviz.jobs.worker import TrainingWorker
+from nnviz.names import OPTIMIZERS, SCHEDULES
 from nnviz.events import EpochEnd
 from nnviz.training import TrainConfig, new_model, train_model
 
@@ -36,7 +37,7 @@ POLL_S = 0.5
 PREVIEW_S = 1.0
 KEEP_MODELS = 5  # past runs whose trained model stays in memory for saving
 KEEP_RUNS = 12
-OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+OPTIMIZER_NAMES = {name: optimizer.label for name, optimizer in OPTIMIZERS.items()}  # "momentum" → "SGD + momentum"
 
 
 def preview_indices(labels: torch.Tensor, n_classes: int, total: int = PREVIEW_IMAGES) -> list[int]:
@@ -225,7 +226,7 @@ def run_settings(record: RunRecord) -> dict[str, str]:
     c = record.config
     return {"data": data.dataset_info(record.dataset).name, "network": describe_architecture(record.architecture),
             "optimizer": OPTIMIZER_NAMES.get(c["optimizer"], c["optimizer"]), "lr": f"lr {c['learning_rate']:g}",
-            "schedule": "one-cycle" if c.get("schedule") == "onecycle" else "constant rate",
+            "schedule": SCHEDULES.get(c.get("schedule"), SCHEDULES["constant"]),
             "batch": f"batch {c['batch_size']}", "epochs": f"{c['epochs']} epochs",
             "images": f"{c['train_size']:,} images" if c.get("train_size") else "all images",
             "seed": f"seed {c['seed']}"}

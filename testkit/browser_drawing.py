@@ -1,6 +1,7 @@
-"""Drawing on the Draw page's canvas with a real mouse or finger, in Playwright (used by tests and
-benchmarks). Strokes are given in the 280×280 logical canvas and scaled to the canvas's size on
-screen, which is smaller on a phone."""
+"""Driving the app in Playwright (used by tests, benchmarks and scripts/screenshots.py): drawing on
+the Draw page's canvas with a real mouse or finger, reading the answer, and waiting until a page is
+idle. Strokes are given in the 280×280 logical canvas and scaled to the canvas's size on screen,
+which is smaller on a phone."""
 
 from __future__ import annotations
 
@@ -114,3 +115,13 @@ def wait_for_prediction(page, predicate, timeout_s: float = 30.0, poll_s: float 
 
 def is_digit(text: str) -> bool:
     return re.fullmatch(r"\d", text) is not None
+
+
+def wait_until_idle(page, timeout_s: float = 240) -> None:
+    """Wait until the app shows no spinner and is not running, twice in a row one second apart."""
+    quiet, deadline = 0, time.time() + timeout_s
+    while quiet < 2 and time.time() < deadline:
+        busy = page.locator('[data-testid="stSpinner"]').count() + page.locator(
+            '[data-testid="stStatusWidget"]').count()
+        quiet = 0 if busy else quiet + 1
+        page.wait_for_timeout(1000)

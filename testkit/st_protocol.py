@@ -18,7 +18,8 @@ The browser's side of the protocol, as Streamlit 1.67's frontend speaks it (read
    widget value, a ``FileUploaderState`` naming the file ids.
 
 Each simulated student costs a few kilobytes and a little CPU, so a load test measures the server,
-not the clients. Used by ``benchmarks/load_test.py`` and ``tests/test_load_protocol.py``.
+not the clients. Used by ``benchmarks/load_test.py`` and ``tests/test_load_protocol.py``; :func:`canvas_value`
+is what the Draw page's canvas sends.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ EARLY = ForwardMsg.FINISHED_EARLY_FOR_RERUN
 
 class ProtocolError(RuntimeError):
     """The server closed the connection, or did not answer in time."""
+
+
+
+def canvas_value(strokes, clears: int) -> str:
+    """The JSON the Draw page's canvas sends after a pen lift (``ui/digit_canvas/index.html``):
+    every stroke so far as a flat ``[x0, y0, x1, y1, …]`` list, coordinates rounded to 0.1 px."""
+    return json.dumps({"strokes": [[round(v, 1) for point in s for v in point] for s in strokes],
+                       "clears": clears})
 
 
 @dataclass
