@@ -25,7 +25,7 @@ MISTAKES = 6  # and the first test images a shipped network gets wrong
 # MNIST's training-set mean and std (as nnviz.data.DATASETS["mnist"]; repeated so that this module
 # needs no dataset code).
 MEAN, STD = 0.1307, 0.3081
-DATA_HINT = "run `python -m nnviz data` on the server to download them"
+DATA_HINT = "run `python -m nnviz data` to download them"
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def not_shipped(test_index: int) -> str:
     """The plain sentence for a test image that needs the dataset: which images are shipped instead."""
     shipped = ", ".join(str(i) for i in sample_digits().indices[:12])
     return (f"test image #{test_index} is not among the {len(sample_digits())} test images shipped with the app "
-            f"({shipped}, …), and the full MNIST test set is not here: {DATA_HINT}")
+            f"({shipped}, …), and the full MNIST test set is not here: {DATA_HINT}.")
 
 
 def test_image(test_index: int, mean: float = MEAN, std: float = STD) -> tuple[torch.Tensor, np.ndarray, int]:
