@@ -6,6 +6,7 @@ import streamlit as st
 from nnviz.figures.activation_functions import activation_figure, loss_figure
 from nnviz.figures.network_diagram import network_diagram, neuron_weights_image
 from nnviz.figures.probabilities import probability_bars
+from nnviz.formatting import number, percent, signed
 from nnviz.learning_step import learning_step, neuron_sum
 from nnviz.numpy_mlp import forward, softmax
 from ui import under_the_hood as hood
@@ -23,14 +24,14 @@ name = hood.choose_small_mlp("hood_model")
 classifier = digit_classifier(name)
 mlp = hood.numpy_network(name, str(classifier.card.get("weights_sha256", name)))
 widths, L = mlp.widths, len(mlp.weights)
-inp = hood.hood_input(classifier.mean, classifier.std)
+inp = hood.hood_input(classifier.mean, classifier.std, mlp)
 probabilities = softmax(forward(mlp, inp.x[None, :]).logits[0])
 predicted = int(probabilities.argmax())
 
 # 1. The whole network ----------------------------------------------------------------------------
 st.header("1. The whole network")
 st.markdown(f"Input: **{inp.about}**. The network answers **{classifier.classes[predicted]}** "
-            f"({probabilities[predicted]:.1%}). Circles are neurons, coloured by their activation (dark = quiet, "
+            f"({percent(probabilities[predicted])}). Circles are neurons, coloured by their activation (dark = quiet, "
             "yellow = active); lines are the strongest weights into each neuron, **blue positive**, "
             "**red negative**, thicker for larger. Hover a neuron for its numbers.")
 diagram = st.empty()  # drawn after the neuron is chosen below, so the choice is ringed
@@ -38,7 +39,7 @@ pick_col, weights_col = st.columns([1, 1], gap="large")
 with pick_col:
     layer1 = forward(mlp, inp.x[None, :]).activations[1][0]
     neuron = st.selectbox(f"A neuron of layer 1 (of {widths[1]})", range(widths[1]), key="hood_neuron",
-                          index=int(layer1.argmax()), format_func=lambda j: f"neuron {j} (a = {layer1[j]:.2f})")
+                          index=int(layer1.argmax()), format_func=lambda j: f"neuron {j} (a = {number(layer1[j], 3)})")
     st.markdown("**What this neuron looks for**: its 784 incoming weights in the shape of the image. "
                 "Ink on blue pixels raises its weighted sum, ink on red lowers it; white pixels do not matter. "
                 "The chosen neuron is ringed in black in the diagram.")
@@ -71,9 +72,9 @@ with backward_col:
     hood.show_backward(step, mlp.activation, L)
     st.markdown("**Every weight and bias** takes such a step at once. Before and after:")
     m1, m2 = st.columns(2)
-    m1.metric(f"Probability of {label}", f"{step.probabilities_after[label]:.1%}",
-              f"{(step.probabilities_after[label] - step.probabilities[label]) * 100:+.2f} points")
-    m2.metric("Loss", f"{step.loss_after:.4g}", f"{step.loss_after - step.loss:+.3g}", delta_color="inverse")
+    m1.metric(f"Probability of {label}", percent(step.probabilities_after[label]),
+              signed((step.probabilities_after[label] - step.probabilities[label]) * 100, unit="points"))
+    m2.metric("Loss", number(step.loss_after, 3), signed(step.loss_after - step.loss), delta_color="inverse")
 before, after = st.columns(2)
 before.plotly_chart(probability_bars(step.probabilities, classifier.classes, label, "Before the step"),
                     config=PLOT, width="stretch", key="hood_before")

@@ -73,7 +73,34 @@ TRAIN_SIZES = {"mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000, "cif
 
 
 class DatasetUnavailable(RuntimeError):
-    """The dataset's files are neither in the data root nor downloadable (e.g. offline)."""
+    """The dataset's files are neither in the data root nor downloadable (e.g. offline).
+
+    ``str(exc)`` names the folder and files (for the server's log and the command line);
+    ``exc.plain`` is one sentence for a student's page (:func:`missing_sentence`)."""
+
+    def __init__(self, message: str, plain: str | None = None):
+        super().__init__(message)
+        self.plain = plain or message
+
+
+def missing_sentence(name: str) -> str:
+    """One plain sentence saying that dataset ``name`` is missing and how to get it."""
+    title = DATASETS[name].title if name in DATASETS else name
+    return f"The {title} dataset is not on this server: run `python -m nnviz data {name}` to download it."
+
+
+def is_available(name: str, root: Path | None = None) -> bool:
+    """Whether dataset ``name``'s files are in the data root (nothing is downloaded or decoded):
+    for MNIST and Fashion-MNIST the four official files (gzipped or not) in ``<folder>/raw/``,
+    for the CIFAR-10 sets the decoded cache or a JPEG tarball of each split."""
+    info = dataset_info(name)
+    root = Path(root) if root is not None else data_root()
+    if info.folder == "cifar10":
+        return all((root / "cifar10" / f"cifar10-{split}.npz").is_file()
+                   or any((d / f"cifar10_{split}_jpg.tar.gz").is_file() for d in _cifar10_sources(root))
+                   for split in ("train", "test"))
+    raw = root / info.folder / "raw"
+    return all((raw / f).is_file() or (raw / f.removesuffix(".gz")).is_file() for f in info.files)
 
 
 def data_root() -> Path:
@@ -129,8 +156,8 @@ def load_torchvision_dataset(name: str, train: bool, root: Path | None = None):
             f"{info.title} is not available: could not find or download it "
             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}). "
             f"Put the four official files {', '.join(info.files)} into {raw} "
-            f"(or set NNVIZ_DATA_DIR to a folder that has {info.folder}/raw/ with them)."
-        ) from exc
+            f"(or set NNVIZ_DATA_DIR to a folder that has {info.folder}/raw/ with them).",
+            missing_sentence(name)) from exc
 
 
 _TENSOR_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -246,7 +273,7 @@ def _cifar10_from_torchvision(train: bool, root: Path, tarball_name: str):
             f"CIFAR-10 is not available: {tarball_name} was not found in any of "
             f"{', '.join(str(d) for d in _cifar10_sources(root))}, and torchvision could not download it "
             f"({type(exc).__name__}). Put the JPEG tarballs there (or set NNVIZ_CIFAR10_DIR to their "
-            "folder).") from exc
+            "folder).", missing_sentence("cifar10")) from exc
     return np.asarray(ds.data, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64)
 
 

@@ -9,6 +9,7 @@ NumPy network uses it too.)
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -62,10 +63,14 @@ def smaller_learning_rate(learning_rate: float, factor: float = 10.0) -> float:
 
 
 def divergence_message(loss: float, config: TrainConfig, epoch: int, step: int, n_classes: int = 10) -> str:
-    """A plain-words explanation of a NaN, infinite or blown-up loss, with a suggested rate."""
+    """A plain-words explanation of a NaN, infinite or blown-up loss, with a suggested rate.
+
+    ``step`` is the 1-based batch counted over the whole run, as :class:`nnviz.events.BatchEnd`'s
+    ``step`` and the Train page's progress ("batch 20 of 2,814 in the run") count it."""
     what = ("became NaN" if math.isnan(loss) else "became infinite" if math.isinf(loss)
             else f"blew up to {loss:.3g} (a network that only guesses scores {math.log(n_classes):.2f})")
-    return (f"Training stopped: the loss {what} at step {step} (epoch {epoch}). The weights grew out of "
+    return (f"Training stopped: the loss {what} at batch {step:,} of the run (in epoch {epoch}). The weights grew "
+            "out of "
             f"control, which almost always means the learning rate ({config.learning_rate:g}) is too high for "
             f"this model and optimizer. Try a smaller learning rate, e.g. {smaller_learning_rate(config.learning_rate):g}.")
 
@@ -77,3 +82,23 @@ def stuck_message(dead: float, accuracy: float, n_classes: int, config: TrainCon
             f"test image: the first updates, with a learning rate of {config.learning_rate:g}, threw their "
             "weights so far that they never switch on again, and no gradient flows through a unit that is "
             f"always 0. Try a smaller learning rate, e.g. {smaller_learning_rate(config.learning_rate, 30):g}.")
+
+
+def stop_when_diverged(events: Iterable, config, n_classes: int) -> Iterator:
+    """Pass a training loop's events on, raising :class:`Diverged` (:func:`divergence_message`)
+    before the first batch whose loss is NaN or infinite, or the :data:`BLOWUP_BATCHES`-th batch
+    in a row above :data:`BLOWUP_FACTOR` × ln K — the rule :func:`nnviz.training.fit` applies
+    itself, for a loop that does not (the NumPy network's: :func:`nnviz.numpy_mlp.fit` stops only
+    on NaN, so at a learning rate of 100 it went on for thousands of batches at a loss of ~50).
+
+    ``events`` are :class:`nnviz.events.BatchEnd` (checked) and :class:`~nnviz.events.EpochEnd`
+    (passed on); ``config`` has the ``learning_rate`` the message names.
+    """
+    limit, blown = BLOWUP_FACTOR * math.log(n_classes), 0
+    for event in events:
+        loss = getattr(event, "loss", None)  # BatchEnd; EpochEnd has train_loss and test_loss instead
+        if loss is not None:
+            blown = blown + 1 if loss > limit else 0
+            if not math.isfinite(loss) or blown >= BLOWUP_BATCHES:
+                raise Diverged(divergence_message(loss, config, event.epoch, event.step, n_classes))
+        yield event

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from nnviz import data
+from nnviz.divergence import stop_when_diverged
 from nnviz.models import MLP, build_model
 from nnviz.numpy_mlp import ACTIVATIONS, NumpyMLP, NumpyTrainConfig, fit, from_state_dict, init_mlp, state_dict
 from nnviz.events import BatchEnd, EpochEnd
@@ -113,14 +114,18 @@ def train_numpy_model(mlp: NumpyMLP, config: NumpyTrainConfig | None = None, dat
     :func:`nnviz.checkpoints.save_checkpoint`.
 
     Raises:
-        nnviz.data.DatasetUnavailable, ValueError, nnviz.divergence.Diverged.
+        nnviz.data.DatasetUnavailable, ValueError, nnviz.divergence.Diverged (the loss became NaN or
+            stayed blown up: :func:`nnviz.divergence.stop_when_diverged`).
     """
     config = config or NumpyTrainConfig()
     config.validate()
     train, test = data.load_tensors(dataset, train=True), data.load_tensors(dataset, train=False)
     x_train, y_train = as_arrays(*train)
     x_test, y_test = as_arrays(*test)
-    result = follow(fit(mlp, config, (x_train, y_train), (x_test, y_test), should_stop), config.epochs, on_event)
+    # Named diverged by the same rule as a PyTorch run (a loss that stays blown up, not only NaN).
+    events = stop_when_diverged(fit(mlp, config, (x_train, y_train), (x_test, y_test), should_stop), config,
+                                mlp.widths[-1])
+    result = follow(events, config.epochs, on_event)
     model = to_torch(mlp)
     hidden, activation = mlp.widths[1:-1], mlp.activation
     n_train = min(len(x_train), config.train_size or len(x_train))

@@ -64,10 +64,15 @@ FEATURES_FILE = TRAINED_DIR / "digits-cnn.features.safetensors"
 # its penultimate features and its last convolution's feature maps (after the ReLU).
 DISTANCES = {"features": "relu3", "feature_maps": "relu2"}
 NOT_A_DIGIT = (*DISTANCES, "energy")
+# Every score is computed by the shipped CNN, whichever network answers (an MLP has no convolution
+# filters), so the messages name the CNN that checks the drawing.
 MESSAGES = {
-    "features": "the features it computes for it are far from those of every digit it was trained on.",
-    "feature_maps": "the patterns its convolution filters find in it are unlike those they find in digits.",
-    "energy": "none of the ten digits gets a high score (logit).",
+    "features": "the features that the checking CNN (a convolutional network trained on digits) computes for it "
+                "are far from those of every digit it was trained on.",
+    "feature_maps": "the patterns that the convolution filters of the checking CNN (a convolutional network "
+                    "trained on digits) find in it are unlike those they find in digits.",
+    "energy": "the checking CNN (a convolutional network trained on digits) gives none of the ten digits a high "
+              "score (logit).",
 }
 
 
@@ -89,7 +94,7 @@ class Doubt:
     @property
     def message(self) -> str:
         if self.kind == "not a digit":
-            return (f"This does not look like a digit to the network: {MESSAGES[self.signal]} "
+            return (f"This does not look like a digit: {MESSAGES[self.signal]} "
                     "The answer below is only the closest of ten guesses.")
         return "The network is unsure: several digits look plausible to it. Try drawing more clearly."
 

@@ -265,17 +265,18 @@ def test_inspect_works_on_a_drawing_without_the_test_set(no_test_set, open_page,
     assert [m.value for m in at.metric if m.label == "Prediction"] == ["7"]
     assert [h.value for h in at.header][:4] == ["1. The input", "2. The layers", "3. Inside conv1",
                                                 "4. Where the network looks"]
-    missing = [i.value for i in at.info if "MNIST test images are not on this server" in i.value]
-    assert len(missing) == 2  # sections 5 and 6 say why they are empty
-    assert missing[0] == ("The 10,000 MNIST test images are not on this server, so this part is left out; your own "
-                          "drawing still works. (Teacher: the server's log says where to put them.)")
-    at.segmented_control(key="inspect_source").set_value("A test image").run()
+    missing = [i.value for i in at.info if "MNIST test images, which are not on this server" in i.value]
+    assert len(missing) == 2  # sections 5 and 6 say why they are empty, in one sentence
+    assert missing[0] == ("This part needs the 10,000 MNIST test images, which are not on this server: run "
+                          "`python -m nnviz data` to download them.")
+    at.segmented_control(key="inspect_source").set_value("A test image").run()  # the shipped ones
     assert not at.exception, at.exception
-    assert any("MNIST test images are not on this server" in w.value for w in at.warning)
+    assert any("the test images are the 58 shipped with the app" in c.value for c in at.caption)
+    assert [m.value for m in at.metric if m.label == "Input"] == ["#3"]  # the first shipped 0
 
 
 def test_inspect_without_a_drawing_or_the_test_set_says_what_to_do(no_test_set, open_page):
     at = open_page("app_pages/inspect.py")
     assert not at.exception, at.exception
     assert any(i.value.startswith("No drawing yet: draw a digit on the **Draw a digit** page") for i in at.info)
-    assert any("MNIST test images are not on this server" in w.value for w in at.warning)
+    assert [m.value for m in at.metric if m.label == "Input"] == ["#0"]  # a shipped test image meanwhile

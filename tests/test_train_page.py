@@ -134,7 +134,7 @@ def test_apptest_divergence_is_explained(train_page):
     at.run()
     at.run()
     [error] = [e.value for e in at.error]
-    assert re.fullmatch(r"Training stopped: the loss became (NaN|infinite) at step \d+ \(epoch 1\)\. The weights grew "
+    assert re.fullmatch(r"Training stopped: the loss became (NaN|infinite) at batch [\d,]+ of the run \(in epoch 1\)\. The weights grew "
                         r"out of control, which almost always means the learning rate \(100\) is too high for this "
                         r"model and optimizer\. Try a smaller learning rate, e\.g\. 10\.", error), error
 

@@ -69,7 +69,7 @@ def test_a_run_of_a_few_batches_trains_with_a_constant_rate(subset):
 def test_a_huge_learning_rate_is_stopped_with_a_plain_explanation(subset):
     # 1000 is the largest rate allowed (nnviz.divergence.MAX_LEARNING_RATE); its loss may blow up before it is NaN.
     with pytest.raises(Diverged, match=r"^Training stopped: the loss (became (NaN|infinite)|blew up to [\d.e+]+ \(a "
-                                       r"network that only guesses scores 2\.30\)) at step \d+ \(epoch 1\)\. The "
+                                       r"network that only guesses scores 2\.30\)) at batch [\d,]+ of the run \(in epoch 1\)\. The "
                                        r"weights grew out of control, which almost always means the learning rate "
                                        r"\(1000\) is too high for this model and optimizer\. Try a smaller "
                                        r"learning rate, e\.g\. 100\.$"):  # the largest selectable rate ≤ 100

@@ -144,7 +144,7 @@ def test_huge_learning_rate_diverges_with_plain_message(workers):
     assert snap.status == DIVERGED
     # the suggestion is a rate the Train page can select: the largest of them at most a tenth of 1000
     assert re.fullmatch(r"Training stopped: the loss (became (NaN|infinite)|blew up to [\d.e+]+ \(a network that only "
-                        r"guesses scores 2\.30\)) at step \d+ \(epoch [12]\)\. The weights "
+                        r"guesses scores 2\.30\)) at batch [\d,]+ of the run \(in epoch [12]\)\. The weights "
                         r"grew out of control, which almost always means the learning rate \(1000\) is too high "
                         r"for this model and optimizer\. Try a smaller learning rate, e\.g\. 100\.", snap.message), \
         snap.message

@@ -17,6 +17,7 @@ import streamlit as st
 from nnviz import test_set_views
 from nnviz.checkpoints import resolve_checkpoint
 from nnviz.data import DatasetUnavailable, load_tensors, raw_pixels
+from nnviz.samples import DATA_HINT
 from ui.resources import digit_classifier
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,7 @@ def missing_test_set() -> str | None:
         return None
     except DatasetUnavailable as exc:
         log.warning("Inspect without the MNIST test set: %s", exc)
-        return ("The 10,000 MNIST test images are not on this server, so this part is left out; your own "
-                "drawing still works. (Teacher: the server's log says where to put them.)")
+        return f"This part needs the 10,000 MNIST test images, which are not on this server: {DATA_HINT}."
 
 
 def _sha(name: str) -> str:

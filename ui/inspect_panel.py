@@ -20,6 +20,7 @@ from nnviz.figures.tiles import png_data_url
 from nnviz.inspection import Inspection, LayerInfo, most_active_units, penultimate_layer
 from nnviz.predict import DigitClassifier
 from nnviz.preprocess import BlankDrawing
+from nnviz.samples import DATA_HINT, sample_digits
 from ui.drawing import current_digit
 from ui.inspect_cache import embedding, missing_test_set, test_report, test_set
 
@@ -57,12 +58,11 @@ def choose_input(classifier: DigitClassifier, model_name: str, source: str) -> C
             digit = current_digit()
             return ChosenInput(digit.tensor(classifier.mean, classifier.std), digit.image, "your drawing", "drawing")
         except BlankDrawing:
-            st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back."
-                    + ("" if missing else " Meanwhile here is test image #0."))
+            st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back. "
+                    "Meanwhile here is test image #0.")
             st.page_link("app_pages/draw.py", label="Draw a digit", icon=":material/draw:")
     if missing:
-        st.warning(missing, icon=":material/cloud_off:")
-        st.stop()
+        return shipped_input(classifier, source)
     images, labels, pixels = test_set()
     if source == "Show me a mistake":
         wrong = test_report(model_name).mistakes()
@@ -84,6 +84,35 @@ def choose_input(classifier: DigitClassifier, model_name: str, source: str) -> C
             index = st.number_input("Test image index (0–9,999)", 0, len(labels) - 1, 0, key="inspect_index")
     return ChosenInput(images[index:index + 1], pixels[index], f"test image #{index}, labelled {int(labels[index])}",
                        f"#{index}")
+
+
+def shipped_input(classifier: DigitClassifier, source: str) -> ChosenInput:
+    """:func:`choose_input` without the test set: the same choices among the MNIST test digits
+    shipped with the app (:mod:`nnviz.samples`), said in one line."""
+    samples = sample_digits()
+    st.caption(f"The full MNIST test set is not on this server, so the test images are the {len(samples)} shipped "
+               f"with the app; for all 10,000, {DATA_HINT}.")
+    at = 0  # test image #0
+    if source == "Show me a mistake":
+        with torch.no_grad():
+            x = torch.cat([samples.tensor(i, classifier.mean, classifier.std) for i in range(len(samples))])
+            wrong = np.flatnonzero(classifier.model(x).argmax(1).numpy() != samples.labels)
+        if len(wrong):
+            if st.button("Show me another mistake", icon=":material/casino:") or "inspect_mistake" not in st.session_state:
+                st.session_state["inspect_mistake"] = int(np.random.default_rng().integers(len(samples.indices)))
+            at = int(wrong[st.session_state["inspect_mistake"] % len(wrong)])
+            st.caption(f"One of the {len(wrong)} shipped test images this network gets wrong.")
+        else:
+            st.info("This network gets every shipped test image right; here is test image #0.")
+    elif source == "A test image":
+        digit_class = st.selectbox("Digit", range(10), key="inspect_class")
+        of_class = np.flatnonzero(samples.labels == digit_class)
+        nth = st.select_slider(f"Which one of the {len(of_class)} shipped test images of a {digit_class}",
+                               range(1, len(of_class) + 1), 1, key="inspect_nth_shipped")
+        at = int(of_class[nth - 1])
+    index = int(samples.indices[at])
+    return ChosenInput(samples.tensor(at, classifier.mean, classifier.std), samples.image(at),
+                       f"test image #{index}, labelled {int(samples.labels[at])}", f"#{index}")
 
 
 def choose_layer(table: list[LayerInfo]) -> LayerInfo:

@@ -107,6 +107,8 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
         st.markdown("**Data and network**")
         dataset = st.selectbox("Dataset", list(data.DATASETS), format_func=lambda n: data.DATASETS[n].title,
                                key="train_dataset", disabled=disabled)
+        if not data.is_available(dataset):  # say so before Start, not as a failed run
+            st.info(data.missing_sentence(dataset), icon=":material/cloud_off:")
         kind = st.segmented_control("Network", list(NETWORKS), default="cnn", key="train_kind", disabled=disabled,
                                     format_func=NETWORKS.get,
                                     help="CNN: convolutional network — small kernels slide over the image "
@@ -282,11 +284,9 @@ def show_live(run: LiveRun | None, polling: bool, planned_epochs: int) -> None:
     elif snap is not None and snap.active and last is None:
         top.caption("Loading the images and building the network…")
     if last is not None:
-        config = run.job.config
-        eta = f" · about {snap.eta_s:.0f} s left" if snap.active and snap.eta_s is not None else ""
-        rate = f" · {snap.samples_per_s:,.0f} images/s" if snap.active else ""
-        top.progress(snap.progress, text=f"Epoch {last.epoch} of {config.epochs} · batch {last.step:,} of "
-                                         f"{last.total_steps:,}{rate}{eta} · {last.elapsed_s:.0f} s so far")
+        top.progress(snap.progress, text=live_run.progress_text(last, run.job.config.epochs,
+                                                                 snap.samples_per_s if snap.active else None,
+                                                                 snap.eta_s if snap.active else None))
 
     left, right = st.columns([3, 2], gap="medium")
     with left:

@@ -10,13 +10,15 @@ import numpy as np
 import streamlit as st
 
 from nnviz.figures.network_diagram import MAX_DRAWN
+from nnviz.formatting import latex_number as fmt
+from nnviz.formatting import digits_for_change, latex_probability, probability, rounded
 from nnviz.glossary import GLOSSARY
-from nnviz.learning_step import LearningStep
-from nnviz.numpy_mlp import NumpyMLP
+from nnviz.learning_step import LearningStep, teaching_example
+from nnviz.numpy_mlp import NumpyMLP, forward, softmax
 from nnviz.numpy_runs import from_torch
 from nnviz.preprocess import BlankDrawing
+from nnviz.samples import sample_digits
 from ui.drawing import current_digit
-from ui.inspect_cache import test_set
 from ui.resources import digit_classifier, digit_model_cards
 
 DEFAULT_MODEL = "digits-numpy"
@@ -62,28 +64,27 @@ class HoodInput:
     label: int | None
 
 
-def hood_input(mean: float, std: float) -> HoodInput:
-    """The session's drawing after MNIST-style preprocessing, or test image #0 with a note."""
+def hood_input(mean: float, std: float, mlp: NumpyMLP) -> HoodInput:
+    """The session's drawing after MNIST-style preprocessing; without one, the shipped test digit
+    on which ``mlp`` hesitates (:func:`nnviz.learning_step.teaching_example`), with a note. The
+    shipped digits need no dataset, so the page works offline."""
     try:
         digit = current_digit()
         x = digit.tensor(mean, std).numpy().reshape(-1).astype(np.float64)  # (pixel − mean) / std
         return HoodInput(x, digit.image, "your drawing", None)
     except BlankDrawing:
-        images, labels, pixels = test_set()
-        st.info("No drawing yet, so this is **test image #0** (a 7). Draw a digit on the **Draw a digit** page and "
-                "come back: everything below will be computed for your drawing.", icon=":material/draw:")
+        samples = sample_digits()
+        xs = ((samples.pixels.reshape(len(samples), -1) / 255.0 - mean) / std).astype(np.float64)
+        i = teaching_example(mlp, xs, samples.labels)
+        index, label = int(samples.indices[i]), int(samples.labels[i])
+        p = softmax(forward(mlp, xs[i:i + 1]).logits[0])
+        how = "right, but only with" if p.argmax() == label else "wrong: it gives the right answer"
+        st.info(f"No drawing yet, so this is **test image #{index}** (a {label}), which this network gets {how} "
+                f"probability {probability(p[label])}. One step of learning below visibly changes that. Draw a "
+                "digit on the **Draw a digit** page and come back: everything below will be computed for your "
+                "drawing.", icon=":material/draw:")
         st.page_link(*PAGES["draw"][:1], label="Draw a digit", icon=PAGES["draw"][1])
-        return HoodInput(images[0].numpy().reshape(-1).astype(np.float64), pixels[0], "test image #0", int(labels[0]))
-
-
-def fmt(v: float, sig: int = 4) -> str:
-    """A number for a LaTeX formula: ``sig`` significant digits, powers of ten written out,
-    negatives in brackets (so "− (−0.2)" reads right)."""
-    s = f"{v:.{sig}g}"
-    if "e" in s:
-        mantissa, exponent = s.split("e")
-        s = rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return f"({s})" if v < 0 else s
+        return HoodInput(xs[i], samples.image(i), f"test image #{index}", label)
 
 
 def show_forward(step: LearningStep, activation: str, output_layer: int) -> None:
@@ -92,7 +93,7 @@ def show_forward(step: LearningStep, activation: str, output_layer: int) -> None
     last = n.layer == output_layer
     where = "input pixel" if n.layer == 1 else f"neuron of layer {n.layer - 1}"
     rows = [{"input k": (f"pixel {t.k} (row {t.k // 28}, col {t.k % 28})" if n.layer == 1 else f"{where} {t.k}"),
-             "weight w": round(t.weight, 4), "input a": round(t.input, 4), "w · a": round(t.product, 4)} for t in n.terms]
+             "weight w": rounded(t.weight), "input a": rounded(t.input), "w · a": rounded(t.product)} for t in n.terms]
     st.markdown(f"**Forward.** {'Output' if last else 'Neuron'} {n.j} of layer {n.layer} adds up its {n.n_inputs} "
                 f"inputs, each times its weight, plus its bias. The {len(n.terms)} largest terms:")
     st.dataframe(rows, hide_index=True, width="stretch")
@@ -103,10 +104,10 @@ def show_forward(step: LearningStep, activation: str, output_layer: int) -> None
     if not last:
         st.latex(rf"a = \mathrm{{{activation}}}(z) = \mathrm{{{activation}}}({fmt(n.z)}) = {fmt(n.activation)}")
     y = step.label
-    p = step.probabilities[y]
+    shown_p = latex_probability(step.probabilities[y])  # digits enough that −log of it agrees with L
     st.latex(rf"\begin{{aligned}} p_{y} &= \mathrm{{softmax}}(z)_{y} = \frac{{e^{{z_{y}}}}}{{\sum_j e^{{z_j}}}} \\"
-             rf" &= \frac{{e^{{{fmt(step.logits[y])}}}}}{{{fmt(np.exp(step.logits).sum())}}} = {fmt(p)} \end{{aligned}}")
-    st.latex(rf"L = -\log p_{y} = -\log\left({fmt(p)}\right) = {fmt(step.loss)}")
+             rf" &= \frac{{e^{{{fmt(step.logits[y])}}}}}{{{fmt(np.exp(step.logits).sum())}}} = {shown_p} \end{{aligned}}")
+    st.latex(rf"L = -\log p_{y} = -\log\left({shown_p}\right) = {fmt(step.loss, 3)}")
 
 
 def show_backward(step: LearningStep, activation: str, output_layer: int) -> None:
@@ -131,8 +132,9 @@ def show_backward(step: LearningStep, activation: str, output_layer: int) -> Non
         if g.slope == 0:
             st.info(f"This neuron is off for this input (z < 0, so {activation}'(z) = 0): none of its incoming weights "
                     "learn from this example. Pick a neuron that is on (yellow in the diagram).", icon=":material/info:")
+    sig = digits_for_change(g.weight, g.new_weight)  # enough digits that the step shows
     st.latex(rf"\begin{{aligned}} {w} &\leftarrow {w} - \eta \, \frac{{\partial L}}{{\partial {w}}} \\"
-             rf" &= {fmt(g.weight, 5)} - {fmt(g.learning_rate)} \times {fmt(g.gradient)} \\ &= {fmt(g.new_weight, 5)}"
+             rf" &= {fmt(g.weight, sig)} - {fmt(g.learning_rate)} \times {fmt(g.gradient)} \\ &= {fmt(g.new_weight, sig)}"
              r" \end{aligned}")
 
 

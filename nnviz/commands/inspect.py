@@ -23,11 +23,12 @@ from pathlib import Path
 import torch
 
 from nnviz.checkpoints import CheckpointError
-from nnviz.data import DatasetUnavailable, load_tensors, raw_pixels
+from nnviz.data import DatasetUnavailable
 from nnviz.images import ImageReadError, open_image
 from nnviz.inspection import inspect, layer_table, summary
 from nnviz.predict import DigitClassifier
 from nnviz.preprocess import BlankDrawing, mnist_style
+from nnviz.samples import test_image
 
 
 def register(sub) -> None:
@@ -45,18 +46,18 @@ def load_input(spec: str, classifier: DigitClassifier) -> tuple[torch.Tensor, "o
     """``(inputs (1, 1, 28, 28) normalised, image (28, 28) in [0, 1], description)`` for IMAGE.
 
     Raises:
-        ValueError: a bad ``mnist:INDEX``; ImageReadError, BlankDrawing: as for files.
+        ValueError: a bad ``mnist:INDEX``, or one that needs the dataset when it is missing (only the
+            test images shipped in :mod:`nnviz.samples` work without it); ImageReadError, BlankDrawing: as for files.
     """
     if spec.startswith("mnist:"):
-        images, labels = load_tensors("mnist", train=False)
         try:
             index = int(spec.split(":", 1)[1])
-            x = images[index:index + 1]
-            if not 0 <= index < len(images):
-                raise IndexError
+            x, pixels, label = test_image(index, classifier.mean, classifier.std)  # a shipped sample offline
         except (ValueError, IndexError):
-            raise ValueError(f"{spec!r}: expected mnist:INDEX with INDEX in 0…{len(images) - 1}") from None
-        return x, raw_pixels(x, "mnist")[0, 0].numpy(), f"MNIST test image #{index} (label {int(labels[index])})"
+            raise ValueError(f"{spec!r}: expected mnist:INDEX with INDEX in 0…9999") from None
+        except LookupError as exc:
+            raise ValueError(str(exc)) from None
+        return x, pixels, f"MNIST test image #{index} (label {label})"
     digit = mnist_style(open_image(spec))
     return digit.tensor(classifier.mean, classifier.std), digit.image, spec
 

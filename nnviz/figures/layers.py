@@ -187,8 +187,9 @@ def logits_and_probabilities(logits: np.ndarray, probabilities: np.ndarray, clas
 
 # What each figure shows, in one sentence for a student; pages print these as captions.
 EXPLAIN = {
-    "feature_maps": "Each square is one feature map: where in the image this channel's pattern was found "
-                    "(bright = strong response).",
+    "feature_maps": "Each square is one feature map: where in the image this channel's pattern was found. "
+                    "Where the maps hold negative values (before a ReLU) red is a strong response, blue a negative "
+                    "one and white none; after a ReLU (no negatives) yellow is strong and dark purple none.",
     "kernels": "Each square is one kernel, the small grid of weights slid over the input to make one feature map: "
                "red weights add the pixel's value, blue ones subtract it.",
     "units": "Each bar is one unit (neuron) of this layer: how strongly it responds to this input "

@@ -22,6 +22,7 @@ TEST_COLOR = "#F76707"
 GOOD, BAD = "#2B8A3E", "#C92A2A"
 RUN_COLORS = (ACCENT, TEST_COLOR, "#2B8A3E", "#AE3EC9", "#1098AD", "#E8590C")
 LOG_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 2, 3, 5, 10, 20, 50, 100)
+MAX_LOG_TICKS = 6
 MAX_POINTS = 500  # per line; more is hardly visible at chart width and slows the browser's redraws
 
 
@@ -39,15 +40,21 @@ def log_axis(*series: Sequence[float], low: float = 0.01, high: float = 3.0) -> 
     """A logarithmic loss axis that covers every finite positive value of ``series`` and at least
     ``low``–``high`` nats (a fresh 10-class network starts at ln 10 ≈ 2.3): ``range`` in log10
     units and ``tickvals``. A run whose loss blows up to 10⁴ keeps its whole curve in view instead
-    of running off the top of a fixed axis; with more than 5 decades only powers of ten are ticked.
+    of running off the top of a fixed axis; with more than 5 decades at most :data:`MAX_LOG_TICKS`
+    powers of ten are ticked.
     """
     values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series]) if series else np.zeros(0)
     values = values[np.isfinite(values) & (values > 0)]
     lo = min(low, float(values.min())) if len(values) else low
     hi = max(high, float(values.max())) if len(values) else high
     lo, hi = math.log10(lo / 1.3), math.log10(hi * 1.3)
-    ticks = LOG_TICKS if hi - lo <= 5 else tuple(10.0 ** k for k in range(math.floor(lo), math.ceil(hi) + 1))
-    return {"type": "log", "range": [lo, hi], "tickvals": ticks}
+    if hi - lo <= 5:
+        return {"type": "log", "range": [lo, hi], "tickvals": LOG_TICKS}
+    # An exploding run spans many decades: at most MAX_LOG_TICKS powers of ten, written 10⁸, so
+    # that the labels never pile up into a column.
+    every = math.ceil((math.ceil(hi) - math.floor(lo)) / MAX_LOG_TICKS)
+    ticks = tuple(10.0 ** k for k in range(math.floor(lo), math.ceil(hi) + 1, every))
+    return {"type": "log", "range": [lo, hi], "tickvals": ticks, "exponentformat": "power"}
 
 
 def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: Sequence[float],
@@ -146,7 +153,8 @@ def prediction_grid_html(pixels: np.ndarray, labels: Sequence[int], predicted: S
         pixels: ``(K, H, W, 3)`` uint8 RGB, enlarged by a whole factor to about ``tile_px``
             screen pixels (56 for 28×28 digits, 64 for 32×32 photos).
         labels: ``(K,)`` true class indices; ``predicted``/``confidence``: ``(K,)`` argmax class and
-            its probability in [0, 1], or None before the first answer.
+            its probability in [0, 1], or None before the first answer. A confidence that is NaN
+            (a diverged network's outputs) reads "no answer", in red, never a "✓" or "nan%".
         classes: class names.
 
     HTML rather than a plotly figure: the tiles wrap to the column's width and the text never
@@ -162,6 +170,9 @@ def prediction_grid_html(pixels: np.ndarray, labels: Sequence[int], predicted: S
         if predicted is None:
             answer = "<span style='color:#868E96'>?</span>"
             note = "&nbsp;"
+        elif not math.isfinite(float(confidence[i])):  # outputs that are not numbers: no answer at all
+            answer = "<span style='color:#C92A2A;font-weight:700'>✗ no answer</span>"
+            note = "outputs not numbers"
         else:
             ok = int(predicted[i]) == int(labels[i])
             guess = html.escape(str(classes[int(predicted[i])]))

@@ -25,7 +25,7 @@ from nnviz.divergence import LEARNING_RATES, smaller_learning_rate
 from nnviz.jobs.metrics import DIVERGED, ENDED, FAILED, FINISHED, PAUSED, STOPPED, smoothing_for
 from nnviz.jobs.worker import TrainingWorker
 from nnviz.names import OPTIMIZERS, SCHEDULES
-from nnviz.events import EpochEnd
+from nnviz.events import BatchEnd, EpochEnd
 from nnviz.training import TrainConfig, new_model, train_model
 
 # About a dozen test images to watch: one per class for 10 classes, two per class for 6.
@@ -58,7 +58,8 @@ class Preview:
         pixels: ``(K, H, W, 3)`` uint8 RGB of the images (grey digits repeated on 3 channels).
         labels: ``(K,)`` true class indices.
         predicted: ``(K,)`` predicted class indices (argmax of the logits).
-        confidence: ``(K,)`` softmax probability of the predicted class, in [0, 1].
+        confidence: ``(K,)`` softmax probability of the predicted class, in [0, 1]; NaN when the
+            network's outputs are not numbers (a run blowing up): no answer, never counted right.
         classes: class names.
     """
 
@@ -70,7 +71,7 @@ class Preview:
 
     @property
     def correct(self) -> int:
-        return int((self.predicted == self.labels).sum())
+        return int(((self.predicted == self.labels) & np.isfinite(self.confidence)).sum())
 
 
 @dataclass
@@ -270,6 +271,16 @@ def default_model_name(record: RunRecord, taken: set[str]) -> str:
     while name in taken:
         name, i = f"{base}-{i}", i + 1
     return name
+
+
+def progress_text(last: BatchEnd, epochs: int, samples_per_s: float | None = None, eta_s: float | None = None) -> str:
+    """The live progress line of a run whose last batch was ``last``: the epoch of ``epochs``, the
+    batch counted over the whole run (as a divergence message counts it), the speed and the time
+    left when given (None: the run is not active), and the time so far."""
+    rate = f" · {samples_per_s:,.0f} images/s" if samples_per_s is not None else ""
+    left = f" · about {eta_s:.0f} s left" if eta_s is not None else ""
+    return (f"Epoch {last.epoch} of {epochs} · batch {last.step:,} of {last.total_steps:,} in the run{rate}{left} · "
+            f"{last.elapsed_s:.0f} s so far")
 
 
 def at_chance(epochs, n_classes: int) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import logging
 import sys
 import threading
 import time
@@ -28,7 +29,10 @@ from typing import Any
 from nnviz.jobs.metrics import (DIVERGED, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, SMOOTHING, STOPPED, Event,
                                 LiveMetrics, MetricsSnapshot)
 from nnviz.jobs.queue import RunQueue
+from nnviz.data import DatasetUnavailable
 from nnviz.divergence import Diverged
+
+log = logging.getLogger(__name__)
 
 Job = Callable[[Callable[[Event], None], Callable[[], bool]], Any]
 
@@ -206,6 +210,10 @@ class TrainingWorker:
             self.error = exc
             self._maybe_preview(force=True)
             self.metrics.set_status(DIVERGED, str(exc))
+        except DatasetUnavailable as exc:  # one plain sentence on the page; where the files go, in the log
+            self.error = exc
+            log.warning("run failed: %s", exc)
+            self.metrics.set_status(FAILED, f"The run could not start. {exc.plain}")
         except Exception as exc:  # report it on the page instead of dying silently
             self.error = exc
             traceback.print_exc()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
@@ -62,7 +63,15 @@ class LabelledPhotos:
 
 
 def is_image_file(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+    """Whether ``path`` is a photo: an image suffix, not hidden, and contents that Pillow recognises
+    as an image (only the header is read), so that other bytes named ``.jpg`` are not counted."""
+    if not (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")):
+        return False
+    try:
+        with Image.open(path):
+            return True
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
 
 
 def _unwrap(root: Path) -> Path:
@@ -91,8 +100,8 @@ def read_class_folders(root: str | Path) -> LabelledPhotos:
             classes.append(folder.name)
             paths += files
     if len(classes) < 2:
-        raise DatasetError(f"found {len(classes)} class folder(s) with images in {root.name}/; a classifier needs "
-                           "at least two: put each class's photos in its own folder (e.g. cats/, dogs/)")
+        raise DatasetError(f"found {len(classes)} class folder(s) with photos; a classifier needs at least two: put "
+                           "each class's photos in its own folder (e.g. cats/, dogs/)")
     return LabelledPhotos(paths, np.array(labels, dtype=np.int64), classes,
                           [str(p.relative_to(root)) for p in paths])
 
