@@ -9,11 +9,14 @@ import torch
 from nnviz.memory import release_freed_memory_every
 from nnviz.predict import DigitClassifier
 from ui import saved_models
+from ui.session_reaper import end_expired_sessions_every
 
 # Sessions come and go all lesson long; what they freed goes back to the system instead of staying
 # in glibc's arenas at the class's peak (measured in benchmarks/load_test.py). Once per process;
 # every page imports this module.
 release_freed_memory_every(30)
+# A closed tab's session is ended once its reconnect time has passed, not at the next tab's close.
+end_expired_sessions_every(10)
 
 
 @st.cache_resource(show_spinner="Loading the trained network…")
