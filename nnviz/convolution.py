@@ -214,8 +214,8 @@ def follow_steps(model: nn.Module, activations: OrderedDict[str, torch.Tensor], 
             step = {"name": "batch normalisation", "layer": name, "input": value_in, "value": new,
                     "position": [row, col], "running_mean": float(module.running_mean[channel]),
                     "running_var": float(module.running_var[channel]), "eps": float(module.eps),
-                    "gamma": float(module.weight[channel]) if module.weight is not None else 1.0,
-                    "beta": float(module.bias[channel]) if module.bias is not None else 0.0}
+                    "gamma": float(module.weight[channel].detach()) if module.weight is not None else 1.0,
+                    "beta": float(module.bias[channel].detach()) if module.bias is not None else 0.0}
         else:
             new = float(out[channel, row, col])
             kind = "ReLU" if isinstance(module, nn.ReLU) else type(module).__name__
@@ -288,7 +288,7 @@ def worked_convolution(model: nn.Module, inputs: torch.Tensor, layer: str, chann
     patch = extract_patch(layer_input, top, left, k, _pair(conv.dilation)[0])
     kernel = conv.weight[channel].detach().cpu().numpy().astype(np.float32)
     products = patch * kernel
-    bias = float(conv.bias[channel]) if conv.bias is not None else 0.0
+    bias = float(conv.bias[channel].detach()) if conv.bias is not None else 0.0
     total = float(products.astype(np.float64).sum() + bias)
     return WorkedConvolution(layer, channel, row, col, top, left, patch, kernel, products, bias,
                              float(out[channel, row, col]), total,

@@ -62,7 +62,7 @@ def check_worked(model, x, layer, channel, r, c, seen):
     layer_in, layer_out = seen[layer]
     # the kernel is the stored weights; the bias the stored bias (0 without one)
     assert np.array_equal(w.kernel, conv.weight[channel].detach().numpy())
-    assert w.bias == (float(conv.bias[channel]) if conv.bias is not None else 0.0)
+    assert w.bias == (float(conv.bias[channel].detach()) if conv.bias is not None else 0.0)
     # the patch is the real input under the kernel, with zero padding outside
     padded = torch.nn.functional.pad(layer_in[0], (2, 2, 2, 2))
     assert np.array_equal(w.patch, padded[:, r:r + 5, c:c + 5].numpy())
@@ -114,7 +114,7 @@ def test_steps_follow_the_networks_own_order(cnn, digits, kind):
         elif step["name"] == "batch normalisation":
             bn = dict(model.named_children())[step["layer"]]
             assert step["running_mean"] == float(bn.running_mean[w.channel])
-            assert step["gamma"] == float(bn.weight[w.channel])
+            assert step["gamma"] == float(bn.weight[w.channel].detach())
             by_hand = (step["input"] - step["running_mean"]) / np.sqrt(step["running_var"] + step["eps"]) \
                 * step["gamma"] + step["beta"]
             assert step["value"] == pytest.approx(by_hand, abs=1e-5)
