@@ -73,6 +73,7 @@ def open_filled(page, app_url: str, name: str) -> None:
 def test_every_page_fits_by_its_contents(screens, app_url, screen, name):
     page = screens(WIDTHS[screen])
     open_filled(page, app_url, name)
+    assert not page.locator('[data-testid="stException"]').count()
     assert content_problems(page) == []
 
 

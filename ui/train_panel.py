@@ -113,7 +113,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
     quick = QUICK_CONFIG
     # Three groups side by side where each gets 15 rem, else under each other (a tablet, a phone):
     # narrower, the labels break mid-word and the choices are cut off.
-    c1, c2, c3 = wrapping_row("train_settings", ["flex: 1 1 15rem"] * 3, gap="large")
+    c1, c2, c3 = wrapping_row("train_settings_row", ["flex: 1 1 15rem"] * 3, gap="large")
     with c1:
         st.markdown("**Data and network**")
         dataset = st.selectbox("Dataset", list(data.DATASETS), format_func=lambda n: data.DATASETS[n].title,
@@ -126,7 +126,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
                                          "the same MLP, trained by this app's own NumPy code instead of PyTorch.")
         kind = kind or "cnn"
         if kind == "cnn":
-            a, b = wrapping_row("train_cnn", ["flex: 1 1 9rem"] * 2)
+            a, b = wrapping_row("train_cnn_row", ["flex: 1 1 9rem"] * 2)
             ch1 = a.select_slider("Conv 1 channels", CHANNELS, value=QUICK_CNN["channels"][0], key="train_c1",
                                   disabled=disabled, help="Feature maps computed by the first convolution.")
             ch2 = b.select_slider("Conv 2 channels", CHANNELS, value=QUICK_CNN["channels"][1], key="train_c2",
@@ -136,7 +136,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
                                             batch_norm=QUICK_CNN["batch_norm"],
                                             pool_before_norm=QUICK_CNN["pool_before_norm"])
         else:
-            a, b = wrapping_row("train_mlp", ["flex: 1 1 9rem"] * 2)
+            a, b = wrapping_row("train_mlp_row", ["flex: 1 1 9rem"] * 2)
             layers = a.select_slider("Hidden layers", (0, 1, 2, 3), value=2, key="train_layers", disabled=disabled)
             width = b.select_slider("Width of each", WIDTHS, value=256, key="train_width", disabled=disabled,
                                     help="Neurons per hidden layer.")
@@ -172,7 +172,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
         train_size = st.select_slider("Training images", sizes, value=n_max, key=f"train_n_{dataset}",
                                       format_func=lambda v: f"{v:,}" + (" (all)" if v == n_max else ""),
                                       disabled=disabled, help="A random subset makes a quicker demo.")
-        a, b = wrapping_row("train_seed", ["flex: 1 1 8rem"] * 2)
+        a, b = wrapping_row("train_seed_row", ["flex: 1 1 8rem"] * 2)
         seed = a.number_input("Seed", 0, 2**31 - 1, quick.seed, key="train_seed", disabled=disabled,
                               help="Fixes the random starting weights and the order of the images.")
         devices = ["cpu"] if kind == NUMPY else available_devices()

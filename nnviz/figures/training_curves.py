@@ -115,7 +115,7 @@ def epoch_figure(epochs: Sequence, total_epochs: int, height: int = 340) -> go.F
     fig.update_yaxes(title_text="accuracy", tickformat=".1%", range=[max(0.0, low - 0.02), 1.004], row=1, col=2)
     # The subplot titles clear of the top tick labels, and each starting at its plot's left edge
     # (centred, the right one ran past the figure's edge on a phone).
-    fig.update_annotations(yshift=8, xanchor="left")
+    fig.update_annotations(yshift=8, xanchor="left", font_size=14)
     for title, axis in zip(fig.layout.annotations, (fig.layout.xaxis, fig.layout.xaxis2)):
         title.x = axis.domain[0]
     fig.update_layout(height=height, margin=dict(l=55, r=10, t=50, b=20), uirevision="epochs",
