@@ -2,12 +2,17 @@
 this session's presentation mode; each page is a thin script in ``app_pages/`` over the ``nnviz``
 library."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from ui import teacher
+from ui import layout, teacher
+
+# The browser tab's icon, served by this server: a ":material/…:" icon would be fetched from Google.
+ICON = Path(__file__).with_name("ui") / "assets" / "icon.png"
 
 presenting = teacher.apply_presentation_mode()
-st.set_page_config(page_title="nnviz — how neural networks see images", page_icon=":material/neurology:",
+st.set_page_config(page_title="nnviz — how neural networks see images", page_icon=str(ICON),
                    layout="wide", initial_sidebar_state="collapsed" if presenting else "auto")
 
 PAGES = [
@@ -23,4 +28,5 @@ PAGES = [
 
 page = st.navigation(PAGES)
 teacher.presentation_toggle()
+layout.fold_sidebar_after_navigation()
 page.run()

@@ -8,6 +8,7 @@ from nnviz.figures.layers import EXPLAIN, layer_figures
 from nnviz.figures.probabilities import input_image
 from nnviz.inspection import inspect, layer_table, penultimate_layer
 from ui import inspect_panel as panel
+from ui.layout import wrapping_row
 from ui.resources import choose_digit_model, digit_classifier, use_one_thread_for_inference
 
 PLOT = panel.PLOT
@@ -35,7 +36,7 @@ with metrics:
     c2.metric("Prediction", classes[result.predicted])
     c3.metric("Confidence", f"{result.probabilities[result.predicted]:.1%}")
 with right:
-    st.plotly_chart(input_image(result.image, f"What the network receives: {about}"), config=PLOT,
+    st.plotly_chart(input_image(result.image, f"What the network receives:<br>{about}"), config=PLOT,
                     width="stretch", key="inspect_input")
 
 # 2. Architecture -------------------------------------------------------------------------------
@@ -58,7 +59,8 @@ st.caption("Bright red pixels are the ones that pushed the network hardest towar
 choice = st.selectbox("Explain the class", [-1, *range(len(classes))], key="inspect_target",
                       format_func=lambda c: f"the prediction ({classes[result.predicted]})" if c < 0 else classes[c])
 looked = inspect(model, x, picture, target=None if choice < 0 else choice)
-cam_col, sal_col = st.columns(2, gap="large")
+# Side by side where each gets 18 rem, else one under the other: narrower, the maps are thumbnails.
+cam_col, sal_col = wrapping_row("inspect_attribution", ["flex: 1 1 18rem"] * 2, gap="large")
 with cam_col:
     if looked.grad_cam is not None:
         st.plotly_chart(attribution_overlay(looked.image, looked.grad_cam,

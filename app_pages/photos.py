@@ -12,6 +12,7 @@ from nnviz.photos.classify import UNSURE_BELOW
 from nnviz.photos.transfer import HEAD_CONFIG
 from ui import photos as ui
 from ui import teach
+from ui.layout import wrapping_row
 from ui.photos import PLOT
 from ui.resources import use_one_thread_for_inference
 
@@ -82,7 +83,7 @@ def what_it_sees():
 
     # 4. Inside the backbone ------------------------------------------------------------------------
     st.header("4. Inside the network")
-    k_left, k_right = st.columns([2, 3], gap="medium")
+    k_left, k_right = wrapping_row("photos_inside_row", ["flex: 2 1 16rem", "flex: 3 1 16rem"])
     with k_left:
         st.plotly_chart(fig.kernels_figure(backbone.stem_kernels(classifier.model)), config=PLOT, key="photos_kernels")
         st.caption("Each tile is one kernel of the first layer, its 3 × 3 weights for red, green and blue shown as a "

@@ -10,12 +10,14 @@ from nnviz.formatting import number, percent, signed
 from nnviz.learning_step import learning_step, neuron_sum
 from nnviz.numpy_mlp import forward, softmax
 from ui import under_the_hood as hood
+from ui.layout import formulas_fit_phones, wrapping_row
 from ui.resources import digit_classifier, use_one_thread_for_inference
 
 PLOT = {"displayModeBar": False}
 RATES = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 
 use_one_thread_for_inference()
+formulas_fit_phones()
 st.title("Under the hood")
 st.caption("A network small enough to see whole, trained by one short file of NumPy code (`nnviz/numpy_mlp.py`): "
            "every circle is a neuron, every number below is computed for your input.")
@@ -35,7 +37,7 @@ st.markdown(f"Input: **{inp.about}**. The network answers **{classifier.classes[
             "yellow = active); lines are the strongest weights into each neuron, **blue positive**, "
             "**red negative**, thicker for larger. Hover a neuron for its numbers.")
 diagram = st.empty()  # drawn after the neuron is chosen below, so the choice is ringed
-pick_col, weights_col = st.columns([1, 1], gap="large")
+pick_col, weights_col = wrapping_row("hood_neuron_row", ["flex: 1 1 16rem"] * 2, gap="large")
 with pick_col:
     layer1 = forward(mlp, inp.x[None, :]).activations[1][0]
     neuron = st.selectbox(f"A neuron of layer 1 (of {widths[1]})", range(widths[1]), key="hood_neuron",
@@ -65,16 +67,19 @@ j = c4.selectbox("Neuron", range(widths[layer]), key=f"hood_j{layer}",
                  index=neuron if layer == 1 else (label if layer == L else 0))
 k = neuron_sum(mlp, inp.x, layer, j, top=1).terms[0].k  # the largest term's weight is the one taken backward
 step = learning_step(mlp, inp.x, label, eta, neuron=(layer, j), weight=(layer, j, k), top=5)
-forward_col, backward_col = st.columns(2, gap="large")
+# Side by side where each gets 20 rem, else one under the other: the formulas need the width.
+forward_col, backward_col = wrapping_row("hood_step_row", ["flex: 1 1 20rem"] * 2, gap="large")
 with forward_col:
     hood.show_forward(step, mlp.activation, L)
 with backward_col:
     hood.show_backward(step, mlp.activation, L)
     st.markdown("**Every weight and bias** takes such a step at once. Before and after:")
-    m1, m2 = st.columns(2)
+    m1 = m2 = st.container(horizontal=True)  # side by side, or one under the other where they do not fit
     m1.metric(f"Probability of {label}", percent(step.probabilities_after[label]),
-              signed((step.probabilities_after[label] - step.probabilities[label]) * 100, unit="points"))
-    m2.metric("Loss", number(step.loss_after, 3), signed(step.loss_after - step.loss), delta_color="inverse")
+              signed((step.probabilities_after[label] - step.probabilities[label]) * 100, unit="points"),
+              width="content")
+    m2.metric("Loss", number(step.loss_after, 3), signed(step.loss_after - step.loss), delta_color="inverse",
+              width="content")
 before, after = st.columns(2)
 before.plotly_chart(probability_bars(step.probabilities, classifier.classes, label, "Before the step"),
                     config=PLOT, width="stretch", key="hood_before")
@@ -86,7 +91,7 @@ if step.loss_after > step.loss:
 
 # 3. The building blocks ----------------------------------------------------------------------------
 st.header("3. Activation functions and losses")
-left, right = st.columns(2, gap="large")
+left, right = wrapping_row("hood_blocks_row", ["flex: 1 1 18rem"] * 2, gap="large")
 with left:
     names = ["sigmoid", "tanh", "relu"]
     shown = st.segmented_control("Activation function", names, default=mlp.activation, key="hood_act") or mlp.activation

@@ -15,16 +15,12 @@ Figures are plotly objects built in Python; sending them to the browser is not c
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from nnviz.checkpoints import load_checkpoint  # noqa: E402
+from nnviz.checkpoints import load_checkpoint
 from nnviz.convolution import worked_convolution
 from nnviz.data import load_tensors, raw_pixels
 from nnviz.figures.convolution import (channel_sums_figure, feature_map_figure, number_grid, pool_window_figure,

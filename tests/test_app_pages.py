@@ -39,7 +39,7 @@ def test_draw_page_answers_an_injected_drawing(open_page, canvas, mnist_test_pix
     prediction = {m.label: m.value for m in app.metric}
     assert prediction["Prediction"] == str(labels[0])
     assert float(prediction["Confidence"].rstrip("%")) > 50
-    [bars, image] = app.get("html")
+    [bars, image] = app.main.get("html")  # (stylesheets go to the page's head, not the main area)
     assert "Softmax probabilities" in bars.proto.body and "data:image/png;base64," in image.proto.body
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,7 @@ import torch
 
 from nnviz.convolution import worked_convolution
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser_layout import overflowing  # noqa: E402
+from browser_fit import content_problems, settle
 
 
 def worked_line(at) -> str:
@@ -150,12 +148,10 @@ def test_a_click_on_a_feature_map_cell_works_it_through(chromium, app_url, width
                                arg=before, timeout=60_000)
         assert not page.locator('[data-testid="stException"]').count()
         if shots := os.environ.get("NNVIZ_SCREENSHOTS"):
-            page.wait_for_timeout(1500)
             height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
             page.set_viewport_size({"width": width, "height": min(int(height) + 50, 9000)})
-            page.wait_for_timeout(2000)
+            settle(page)
             page.screenshot(path=str(Path(shots) / f"cnn-{width}.png"), full_page=True)
-        # At phone width the folded sidebar (the presentation toggle) lies off-screen by design.
-        assert [b for b in overflowing(page) if "Presentation mode" not in b] == []
+        assert content_problems(page) == []
     finally:
         context.close()

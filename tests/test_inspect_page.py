@@ -147,7 +147,8 @@ def test_browser_shows_a_feature_map_grid(page, app_url, cnn, mnist_test):
     page.get_by_text("1. The input").wait_for(timeout=90_000)
     # conv1 has 32 maps: the 16 most active for this input come first (the rest on demand).
     page.get_by_text("conv1: the 16 most active of 32 feature maps").first.wait_for(timeout=90_000)
-    for title in ("What the network receives: test image #0", "conv1: the 16 most active of 32 feature maps"):
+    # (The input's title is on two lines, "What the network receives:" / "test image #0, …".)
+    for title in ("What the network receives:test image #0", "conv1: the 16 most active of 32 feature maps"):
         chart = page.locator(".js-plotly-plot", has_text=title)
         expect(chart).to_have_count(1)
         expect(chart.locator(".heatmaplayer .hm")).to_have_count(1)  # drawn as one heatmap image

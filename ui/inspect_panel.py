@@ -22,6 +22,7 @@ from nnviz.predict import DigitClassifier
 from nnviz.preprocess import BlankDrawing
 from nnviz.samples import DATA_HINT, sample_digits
 from ui.drawing import current_digit
+from ui.layout import wrapping_row
 from ui.inspect_cache import embedding, missing_test_set, test_report, test_set
 
 PLOT = {"displayModeBar": False}
@@ -179,7 +180,9 @@ def how_good(model_name: str, classes: list[str]) -> None:
     report = test_report(model_name)
     st.metric("Test accuracy", f"{report.accuracy:.2%}", help=f"{int(np.trace(report.confusion)):,} of "
               f"{int(report.confusion.sum()):,} correct")
-    left, right = st.columns([1, 1], gap="large")
+    # Side by side where each gets 22 rem, else the matrix full width above its cell's images:
+    # in half a tablet's page its ten columns of counts are squeezed unreadable.
+    left, right = wrapping_row("inspect_confusion_row", ["flex: 1 1 22rem"] * 2, gap="large")
     with left:
         event = st.plotly_chart(confusion_matrix_figure(report.confusion, classes), config=PLOT, width="stretch",
                                 on_select="rerun", selection_mode="points", key="inspect_confusion")
@@ -207,7 +210,8 @@ def how_good(model_name: str, classes: list[str]) -> None:
     worst = report.most_confident_mistakes(16)
     st.plotly_chart(digit_gallery(pixels[worst], [f"{report.labels[i]} → {report.predictions[i]} "
                                                   f"({report.confidence[i]:.0%})" for i in worst],
-                                  "The 16 most confident mistakes<br><sup>true → predicted (confidence)</sup>"),
+                                  "The 16 most confident mistakes<br><sup>true → predicted (confidence)</sup>",
+                                  cols=4),  # 4 a row: each caption as wide as its digit on a phone
                     config=PLOT, width="stretch", key="inspect_mistakes")
 
 

@@ -77,9 +77,9 @@ def show_answers(answers: dict[str, AnimalPrediction | str]) -> dict[str, Animal
         rows = [{"photo": Path(n).name, "animal group": f"{a.answer} — {a.group_probabilities[a.group]:.0%}",
                  "top ImageNet class": f"{a.top5[0].name} — {a.top5[0].probability:.0%}"} for n, a in good.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                     column_config={"photo": st.column_config.TextColumn(width=130),
-                                    "animal group": st.column_config.TextColumn(width=190),
-                                    "top ImageNet class": st.column_config.TextColumn(width=140)})
+                     column_config={"photo": st.column_config.TextColumn(width=96),
+                                    "animal group": st.column_config.TextColumn(width=136),
+                                    "top ImageNet class": st.column_config.TextColumn(width=118)})
     return good
 
 

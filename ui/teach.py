@@ -25,6 +25,7 @@ from nnviz.photos.examples import example_classes
 from nnviz.photos.labelled import LabelledPhotos
 from nnviz.photos.transfer import head_answer, head_grad_cam
 from ui import photos as ui
+from ui.layout import wrapping_row
 from ui.photos import PLOT, PhotoTraining
 from ui.session_files import session_folder
 
@@ -118,19 +119,20 @@ def collect() -> Collection:
         problem = c.add(int(target), "camera shot.jpg", shot.getvalue(), camera=True)
         if problem:
             st.error(problem, icon=":material/broken_image:")
-    per_row = 3
-    for start in range(0, len(c.names), per_row):
-        for i, col in zip(range(start, min(start + per_row, len(c.names))), st.columns(per_row, gap="small")):
-            with col.container(border=True):
-                st.text_input("Class name", key=f"teach_name_{i}")
-                for up in st.file_uploader("Add photos", type=ui.PHOTO_TYPES, accept_multiple_files=True,
-                                           key=f"teach_upload_{i}") or []:
-                    problem = c.add(i, up.name, up.getvalue())
-                    if problem:
-                        st.error(problem, icon=":material/broken_image:")
-                st.caption(f"**{len(c.examples[i])} example{'' if len(c.examples[i]) == 1 else 's'}**")
-                if c.examples[i]:
-                    st.image([str(p) for p in c.examples[i][-6:]], width=56)
+    # A card per class, three to a row on a desktop, fewer where a card would be under 16 rem (its
+    # upload box then cuts off the list of file types).
+    for i, card in enumerate(wrapping_row("teach_cards", ["flex: 1 1 16rem"] * len(c.names), gap="small",
+                                          border=True)):
+        with card:
+            st.text_input("Class name", key=f"teach_name_{i}")
+            for up in st.file_uploader("Add photos", type=ui.PHOTO_TYPES, accept_multiple_files=True,
+                                       key=f"teach_upload_{i}") or []:
+                problem = c.add(i, up.name, up.getvalue())
+                if problem:
+                    st.error(problem, icon=":material/broken_image:")
+            st.caption(f"**{len(c.examples[i])} example{'' if len(c.examples[i]) == 1 else 's'}**")
+            if c.examples[i]:
+                st.image([str(p) for p in c.examples[i][-6:]], width=56)
     return c
 
 

@@ -30,6 +30,7 @@ from nnviz.divergence import LEARNING_RATES
 from nnviz.training import QUICK_CNN, QUICK_CONFIG, TrainConfig
 from ui import class_view
 from ui.teacher import presented
+from ui.layout import wrapping_row
 from ui.live_chart import live_chart
 from ui.saved_models import remember
 from ui.session_runs import LIVE, current_run, history
@@ -102,7 +103,9 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
     Defaults are the quick recipe (:data:`nnviz.training.QUICK_CNN`, :data:`nnviz.training.QUICK_CONFIG`).
     """
     quick = QUICK_CONFIG
-    c1, c2, c3 = st.columns(3, gap="large")
+    # Three groups side by side where each gets 15 rem, else under each other (a tablet, a phone):
+    # narrower, the labels break mid-word and the choices are cut off.
+    c1, c2, c3 = wrapping_row("train_settings_row", ["flex: 1 1 15rem"] * 3, gap="large")
     with c1:
         st.markdown("**Data and network**")
         dataset = st.selectbox("Dataset", list(data.DATASETS), format_func=lambda n: data.DATASETS[n].title,
@@ -110,14 +113,14 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
         if not data.is_available(dataset):  # say so before Start, not as a failed run
             st.info(data.missing_sentence(dataset), icon=":material/cloud_off:")
         kind = st.segmented_control("Network", list(NETWORKS), default="cnn", key="train_kind", disabled=disabled,
-                                    format_func=NETWORKS.get,
+                                    format_func=NETWORKS.get, wrap=True,
                                     help="CNN: convolutional network — small kernels slide over the image "
                                          "(conv → ReLU → max-pool, twice). MLP: multi-layer perceptron — every "
                                          "pixel is connected to every neuron of the first layer. From scratch: "
                                          "the same MLP, trained by this app's own NumPy code instead of PyTorch.")
         kind = kind or "cnn"
         if kind == "cnn":
-            a, b = st.columns(2)
+            a, b = wrapping_row("train_cnn_row", ["flex: 1 1 9rem"] * 2)
             ch1 = a.select_slider("Conv 1 channels", CHANNELS, value=QUICK_CNN["channels"][0], key="train_c1",
                                   disabled=disabled, help="Feature maps computed by the first convolution.")
             ch2 = b.select_slider("Conv 2 channels", CHANNELS, value=QUICK_CNN["channels"][1], key="train_c2",
@@ -127,11 +130,11 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
                                             batch_norm=QUICK_CNN["batch_norm"],
                                             pool_before_norm=QUICK_CNN["pool_before_norm"])
         else:
-            a, b = st.columns(2)
+            a, b = wrapping_row("train_mlp_row", ["flex: 1 1 9rem"] * 2)
             layers = a.select_slider("Hidden layers", (0, 1, 2, 3), value=2, key="train_layers", disabled=disabled)
             width = b.select_slider("Width of each", WIDTHS, value=256, key="train_width", disabled=disabled,
                                     help="Neurons per hidden layer.")
-            activation = st.segmented_control("Activation", list(ACTIVATIONS), default="relu",
+            activation = st.segmented_control("Activation", list(ACTIVATIONS), default="relu", wrap=True,
                                               key="train_act", disabled=disabled) or "relu"
             architecture = architecture_for("mlp", dataset, hidden=[width] * layers, activation=activation)
             if kind == NUMPY:
@@ -141,7 +144,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
     with c2:
         st.markdown("**Optimiser**")
         optimizer = st.segmented_control("Optimiser", list(OPTIMIZER_NAMES), default=quick.optimizer,
-                                         format_func=OPTIMIZER_NAMES.get, key="train_opt",
+                                         format_func=OPTIMIZER_NAMES.get, key="train_opt", wrap=True,
                                          disabled=disabled or kind == NUMPY) or quick.optimizer
         optimizer = "sgd" if kind == NUMPY else optimizer
         lr = st.select_slider("Learning rate", LEARNING_RATES, value=quick.learning_rate, key="train_lr",
@@ -149,7 +152,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
                               help="Size of each weight update. Too small: slow learning. Too large: the loss "
                                    "jumps around or explodes. With the one-cycle schedule this is the peak rate.")
         schedule = st.toggle("One-cycle schedule (warm up, then slow down)", value=quick.schedule == "onecycle",
-                             key="train_sched", disabled=disabled,
+                             key="train_sched", disabled=disabled, wrap=True,
                              help="Raise the learning rate during the first quarter of the run, then lower it "
                                   "towards zero (Smith & Topin 2017). Off: the same rate throughout.")
         batch = st.select_slider("Batch size", BATCH_SIZES, value=quick.batch_size, key="train_bs",
@@ -163,7 +166,7 @@ def settings(disabled: bool) -> tuple[dict, str, TrainConfig]:
         train_size = st.select_slider("Training images", sizes, value=n_max, key=f"train_n_{dataset}",
                                       format_func=lambda v: f"{v:,}" + (" (all)" if v == n_max else ""),
                                       disabled=disabled, help="A random subset makes a quicker demo.")
-        a, b = st.columns(2)
+        a, b = wrapping_row("train_seed_row", ["flex: 1 1 8rem"] * 2)
         seed = a.number_input("Seed", 0, 2**31 - 1, quick.seed, key="train_seed", disabled=disabled,
                               help="Fixes the random starting weights and the order of the images.")
         devices = ["cpu"] if kind == NUMPY else available_devices()

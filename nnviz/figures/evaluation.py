@@ -10,7 +10,7 @@ from nnviz.figures.tiles import mosaic
 
 
 def confusion_matrix_figure(confusion: np.ndarray, classes: list[str],
-                            title: str = "Confusion matrix on the test set (rows: true digit, columns: prediction)",
+                            title: str = "Confusion matrix on the test set<br><sup>rows: true digit, columns: prediction</sup>",
                             unit: str = "images", clickable: bool = True) -> go.Figure:
     """Heatmap of ``confusion`` ``(K, K)`` int counts (rows: true class, columns: prediction), the
     Inspect page's (10 digits, 10,000 test images) and the Photos page's (a head's held-out photos).
@@ -43,7 +43,7 @@ def confusion_matrix_figure(confusion: np.ndarray, classes: list[str],
             unselected=dict(marker=dict(opacity=0))))
         fig.update_layout(clickmode="event+select", dragmode=False)
     fig.update_layout(title=title,
-                      height=min(520, 140 + 40 * k), margin=dict(l=60, r=10, t=50, b=50),
+                      height=min(520, 140 + 40 * k), margin=dict(l=60, r=10, t=60 if "<br>" in title else 50, b=50),
                       xaxis=dict(title="predicted", type="category", side="bottom", constrain="domain"),
                       yaxis=dict(title="true", type="category", autorange="reversed", scaleanchor="x",
                                  automargin=True))

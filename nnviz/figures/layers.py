@@ -145,7 +145,8 @@ def parameter_histograms(weight: np.ndarray, bias: np.ndarray | None, layer: str
     """
     panels = [("weights", weight)] + ([("biases", bias)] if bias is not None else [])
     fig = go.Figure()
-    side_by_side(fig, [f"{n}: {np.asarray(v).size:,} values, mean {np.mean(v):+.3f}, std {np.std(v):.3f}"
+    # Each title on two lines, so that side by side they do not run into each other on a phone.
+    side_by_side(fig, [f"{n}: {np.asarray(v).size:,} values<br>mean {np.mean(v):+.3f}, std {np.std(v):.3f}"
                        for n, v in panels])
     for col, (name, values) in enumerate(panels, start=1):
         size = np.asarray(values).size
@@ -159,7 +160,7 @@ def parameter_histograms(weight: np.ndarray, bias: np.ndarray | None, layer: str
         fig.layout[f"xaxis{axes}"].title = "value"
         fig.layout[f"yaxis{axes}"].title = "count" if col == 1 else None
     fig.update_layout(title=f"{layer}: distribution of its parameters", height=300, showlegend=False,
-                      bargap=0, margin=dict(l=50, r=10, t=70, b=40))
+                      bargap=0, margin=dict(l=50, r=10, t=90, b=40))  # room for two-line panel titles
     return fig
 
 

@@ -56,7 +56,7 @@ def heat_overlay(rgb: np.ndarray, heat: np.ndarray) -> np.ndarray:
 def image_figure(rgb: np.ndarray, title: str, height: int = 340) -> go.Figure:
     """An RGB image ``(H, W, 3)`` uint8 as a plotly figure, square pixels, no axes."""
     fig = go.Figure(go.Image(z=rgb, hovertemplate="row %{y}, col %{x}<extra></extra>"))
-    fig.update_layout(title=left_title(title), height=height, margin=dict(l=0, r=0, t=40, b=0),
+    fig.update_layout(title=left_title(title), height=height, margin=dict(l=0, r=0, t=60 if "<br>" in title else 40, b=0),
                       xaxis=dict(visible=False), yaxis=dict(visible=False))
     return fig
 
@@ -68,7 +68,8 @@ def grad_cam_figure(rgb: np.ndarray, cam: np.ndarray, class_name: str) -> go.Fig
 
 def kernels_figure(kernels: np.ndarray) -> go.Figure:
     """The 32 first-layer kernels (3 × 3 × RGB each) as colour tiles."""
-    return image_figure(colour_tiles(kernels), "First convolution: 32 kernels, 3 × 3 pixels × RGB", height=260)
+    return image_figure(colour_tiles(kernels), "First convolution: 32 kernels<br><sup>3 × 3 pixels × RGB</sup>",
+                        height=280)
 
 
 def feature_maps_figure(maps: np.ndarray, stage: str, count: int = 24) -> go.Figure:
@@ -77,7 +78,7 @@ def feature_maps_figure(maps: np.ndarray, stage: str, count: int = 24) -> go.Fig
     maps = np.asarray(maps, dtype=float)
     order = np.argsort(-maps.mean(axis=(1, 2)))[:count]
     return tile_grid(maps[order], [f"channel {c}" for c in order],
-                     f"{stage}: the {len(order)} most active of {maps.shape[0]} feature maps",
+                     f"{stage}<br><sup>the {len(order)} most active of {maps.shape[0]} feature maps</sup>",
                      diverging=bool(maps.min() < 0), cols=8, hover_ids=order[:, None],
                      hover_name="channel %{customdata[0]}")
 

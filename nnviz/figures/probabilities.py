@@ -32,7 +32,7 @@ def input_image(image: np.ndarray, title: str = "Network input, 28×28") -> go.F
     img = np.asarray(image, dtype=float)
     fig = go.Figure(go.Heatmap(z=img, colorscale="gray", zmin=0, zmax=1, showscale=False,
                                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
-    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=60 if "<br>" in title else 40, b=10),
                       xaxis=dict(visible=False, constrain="domain"),
                       yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
     return fig

@@ -86,7 +86,8 @@ def batch_loss_figure(steps: Sequence[int], losses: Sequence[float], smoothed: S
         xaxis=dict(title="epoch", range=[0, float(x[-1]) * 1.05 if zoom_to_data and len(x) else max(epochs, 1)]),
         yaxis=dict(title="cross-entropy loss (log scale)", **log_axis(raw, smooth)), uirevision="batch-loss")
     if len(x) == 0:
-        fig.add_annotation(text="the loss of every batch appears here while the network trains", x=0.5, y=0.5,
+        # On three short lines, so that it fits the chart on a phone and clears the axis title.
+        fig.add_annotation(text="the loss of every batch<br>appears here while<br>the network trains", x=0.5, y=0.5,
                            xref="paper", yref="paper", showarrow=False, font=dict(color="#868E96"))
     return fig
 
@@ -99,7 +100,7 @@ def epoch_figure(epochs: Sequence, total_epochs: int, height: int = 340) -> go.F
     that rises while the training loss falls is overfitting.
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss per epoch", "Accuracy per epoch"),
-                        horizontal_spacing=0.22)
+                        horizontal_spacing=0.17)
     x = [e.epoch for e in epochs]
     series = [
         ("train", [e.train_loss for e in epochs], [e.train_accuracy for e in epochs], ACCENT, "dash"),
@@ -119,7 +120,11 @@ def epoch_figure(epochs: Sequence, total_epochs: int, height: int = 340) -> go.F
     low = min([a for _, _, accs, _, _ in series for a in accs] + [0.9])
     # A little room above 100 %, so that its tick label stays clear of the subplot's title.
     fig.update_yaxes(title_text="accuracy", tickformat=".1%", range=[max(0.0, low - 0.02), 1.004], row=1, col=2)
-    fig.update_annotations(yshift=8)  # the subplot titles, clear of the top tick labels
+    # The subplot titles clear of the top tick labels, and each starting at its plot's left edge
+    # (centred, the right one ran past the figure's edge on a phone).
+    fig.update_annotations(yshift=8, xanchor="left", font_size=14)
+    for title, axis in zip(fig.layout.annotations, (fig.layout.xaxis, fig.layout.xaxis2)):
+        title.x = axis.domain[0]
     fig.update_layout(height=height, margin=dict(l=55, r=10, t=50, b=20), uirevision="epochs",
                       legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.25))
     if not x:  # inside the loss panel, on two lines, so that it never runs into the other panel
