@@ -7,12 +7,13 @@ load test's warm-up tab (every shared network loaded once) and, after ``--settle
 the baseline: RSS and a snapshot. One class of ``--students`` simulated students
 (``benchmarks/load_test.py``'s mix: drawing, photos, training) follows; ``--settle`` seconds after
 they left (longer than Streamlit's ``server.disconnectedSessionTTL``, 120 s, which keeps a closed
-tab's session for a reconnect), the same again. It prints both RSS figures, the traced Python
+tab's session for a reconnect), the same again, and again for each of ``--classes`` classes in a
+row. It prints the RSS figures, the traced Python
 memory at both moments, and the allocation sites that grew most, so that what stays above the
 baseline is either named (a cache, a session that was never freed) or shown to lie outside
 Python's heap (the allocator's free pages, torch's own buffers).
 
-    python benchmarks/memory_trace.py --students 30 --settle 150
+    python benchmarks/memory_trace.py --students 30 --settle 150 --classes 2
 
 ``tracemalloc`` slows the server (every allocation records its stack), so the latencies the load
 test prints here are not the server's; the memory figures are.
@@ -76,6 +77,7 @@ def traced_mb(snap: tracemalloc.Snapshot) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--classes", type=int, default=1, help="classes one after another (does what stays grow?)")
     parser.add_argument("--duration", type=float, default=60, help="seconds the class draws, after the ramp")
     parser.add_argument("--settle", type=float, default=150, help="seconds after leaving before each reading")
     parser.add_argument("--frames", type=int, default=6, help="stack frames tracemalloc keeps per allocation")
@@ -110,19 +112,22 @@ def main() -> None:
         before_rss, before = monitor.rss_mb(), snapshot(server, folder, 1)
         phase_args = argparse.Namespace(duration=args.duration, ramp=5.0, settle=args.settle, browsers=0,
                                         photo_share=0.1, train_share=0.05, train_seconds=20.0)
-        row = asyncio.run(load_test.phase(url, args.students, phase_args, monitor, load_test.load_unipen(seed=11)))
-        after_rss, after = monitor.rss_mb(), snapshot(server, folder, 2)
+        readings = []
+        for number in range(2, args.classes + 2):
+            row = asyncio.run(load_test.phase(url, args.students, phase_args, monitor, load_test.load_unipen(seed=number)))
+            readings.append((row, monitor.rss_mb(), snapshot(server, folder, number)))
     finally:
         server.terminate()
         server.wait(30)
 
-    print(f"{args.students} students, {row['answers']} drawing answers, {row['errors']} errors; "
-          f"RSS start/peak/after of the phase {'/'.join(f'{x:.0f}' for x in row['rss'])} MB")
-    print(f"{'':28} {'baseline':>9} {'after':>9} {'growth':>9}")
-    print(f"{'resident memory (RSS), MB':28} {before_rss:9.1f} {after_rss:9.1f} {after_rss - before_rss:+9.1f}")
-    print(f"{'traced by Python, MB':28} {traced_mb(before):9.1f} {traced_mb(after):9.1f} "
-          f"{traced_mb(after) - traced_mb(before):+9.1f}")
-    print(f"\nallocation sites that grew most (size in KiB, count of blocks), {args.frames} frames each:")
+    print(f"{'':34} {'RSS, MB':>9} {'growth':>9} {'traced by Python, MB':>21} {'growth':>9}")
+    print(f"{'baseline (shared models loaded)':34} {before_rss:9.1f} {'':9} {traced_mb(before):21.1f}")
+    for i, (row, rss, snap) in enumerate(readings, start=1):
+        label = f"after class {i} ({row['answers']} answers, {row['errors']} errors)"
+        print(f"{label:34} {rss:9.1f} "
+              f"{rss - before_rss:+9.1f} {traced_mb(snap):21.1f} {traced_mb(snap) - traced_mb(before):+9.1f}")
+    after = readings[-1][2]
+    print(f"\nallocation sites that grew most by the end (size in KiB, count of blocks), {args.frames} frames each:")
     for stat in after.compare_to(before, "traceback")[:args.top]:
         frames = [f"{Path(f.filename).name}:{f.lineno}" for f in stat.traceback][-4:]
         print(f"{stat.size_diff / 1024:+10.1f} KiB {stat.count_diff:+7d}  {' < '.join(reversed(frames))}")
