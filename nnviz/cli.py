@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMANDS = ("data", "train", "evaluate", "predict", "inspect", "precompute", "train-head", "submit")
+COMMANDS = ("data", "train", "evaluate", "predict", "inspect", "precompute", "train-head", "submit", "visualize")
 
 
 def build_parser() -> argparse.ArgumentParser:
