@@ -16,12 +16,13 @@ names = panel.choose_models()
 
 # 1. The input --------------------------------------------------------------------------------------
 st.header("1. The input")
-digit = panel.choose_digit()
-shift = st.slider("Shift the digit sideways (pixels; negative = left)", -6, 6, 0, key="compare_shift")
+left, right = st.columns([3, 2], gap="large")
+with left:
+    digit = panel.choose_digit()
+    shift = st.slider("Shift the digit sideways (pixels; negative = left)", -6, 6, 0, key="compare_shift")
 pixels = panel.shifted(digit.pixels, shift)
 about = digit.about + (f", moved {abs(shift)} px {'right' if shift > 0 else 'left'}" if shift else "")
-left, _ = st.columns([2, 3])
-with left:
+with right:
     panel.the_input(pixels, about)
 
 # 2. Their answers ------------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ class Visualization:
 
 def pixels_to_inputs(pixels: np.ndarray | torch.Tensor, mean: float, std: float) -> torch.Tensor:
     """``(n, 28, 28)`` uint8 0–255 (or float in [0, 1]) → ``(n, 1, 28, 28)`` float32 normalised."""
-    t = torch.as_tensor(np.asarray(pixels))
+    t = torch.from_numpy(np.array(pixels))  # a copy: PIL and np.load give read-only arrays
     t = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
     return ((t - mean) / std)[:, None]
 

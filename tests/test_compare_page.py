@@ -66,10 +66,15 @@ def test_compare_page_renders_in_chromium(chromium, app_url, width):
         page.goto(f"{app_url}/compare")
         page.get_by_text("4. Their first layers").wait_for()
         wait_until_idle(page)
-        assert page.get_by_text("digits-cnn answers").count() and page.get_by_text("digits-mlp answers").count()
+        # input, 2 × bars, shift curves, Grad-CAM, 2 × saliency, 2 × occlusion, 2 × first layer
+        page.wait_for_function("document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length >= 11")
+        page.get_by_text("digits-cnn answers").wait_for()
+        page.get_by_text("digits-mlp answers").wait_for()
         assert not page.locator('[data-testid="stException"]').count()
-        charts = page.locator('[data-testid="stPlotlyChart"]')
-        assert charts.count() >= 10
+        # Streamlit scrolls inside its main block: make the viewport as tall as the page to see it all
+        height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        page.set_viewport_size({"width": width, "height": min(int(height) + 50, 12000)})
+        wait_until_idle(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"compare-{width}.png"), full_page=True)
     finally:

@@ -83,8 +83,9 @@ def channel_section(model_name: str, key: str = "channels") -> None:
                if not is_logits else
                "Each tile is an input made by gradient ascent to make one class's logit as large as possible: "
                "what the network thinks each digit looks like most, strokes and all.")
-    st.plotly_chart(figures.optimised_inputs(views.images, labels, f"{layer_label(model, layer)}: the input "
-                                             "each one likes most", cols=8 if len(labels) > 10 else 10),
+    st.plotly_chart(figures.optimised_inputs(views.images, labels, f"{layer}: the input each "
+                                             f"{'class' if is_logits else 'channel'} likes most",
+                                             cols=8 if len(labels) > 10 else 5),
                     config=PLOT, width="stretch", key=f"{key}_grid")
     channel = st.selectbox("Channel" if not is_logits else "Class", range(len(labels)),
                            format_func=lambda c: f"{'class' if is_logits else 'channel'} {labels[c]}: "
@@ -93,8 +94,8 @@ def channel_section(model_name: str, key: str = "channels") -> None:
     ex = views.examples
     st.plotly_chart(figures.dataset_examples(views.example_pixels[channel], ex.boxes[channel], ex.indices[channel],
                                              ex.activations[channel],
-                                             f"The 9 test images that excite {'class' if is_logits else 'channel'} "
-                                             f"{labels[channel]} most"),
+                                             f"Test images exciting {'class' if is_logits else 'channel'} "
+                                             f"{labels[channel]} most", cols=3),
                     config=PLOT, width="stretch", key=f"{key}_examples")
     best = float(ex.activations[channel, 0])
     st.caption(("Red box: the pixels the strongest unit of the feature map can see (its receptive field), where "

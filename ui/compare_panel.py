@@ -100,20 +100,41 @@ def answers(names: tuple[str, str], results: tuple[Inspection, Inspection]) -> N
                             config=PLOT, width="stretch", key=f"compare_bars_{i}")
 
 
+SAMPLE = 500  # test images for the accuracy under shifts
+
+
+@st.cache_data(show_spinner="Moving 500 test images sideways through the network…", max_entries=16)
+def shifted_accuracy(name: str, sha: str) -> list[float]:
+    """Network ``name``'s accuracy on the first :data:`SAMPLE` test images moved by each of
+    :data:`SHIFTS` pixels (``sha``: its weights' hash, so a retrained network is recomputed)."""
+    c = digit_classifier(name)
+    _, labels, pixels = test_set()
+    out = []
+    for s in SHIFTS:
+        x = torch.from_numpy((np.stack([shifted(p, s) for p in pixels[:SAMPLE]]) - c.mean) / c.std).float()[:, None]
+        with torch.no_grad():
+            out.append(float((c.model(x).argmax(1) == labels[:SAMPLE]).float().mean()))
+    return out
+
+
 def shift_curves(names: tuple[str, str], pixels: np.ndarray, class_index: int, class_name: str) -> None:
-    """Each network's probability of the class as the digit moves sideways, one line per network."""
-    curves = {}
+    """Each network's probability of the class as this digit moves sideways, and its accuracy on
+    :data:`SAMPLE` test images moved the same way (when the test set is here)."""
+    curves, accuracies = {}, {}
     for name in dict.fromkeys(names):
         c = digit_classifier(name)
         batch = np.stack([shifted(pixels, s) for s in SHIFTS])
         x = torch.from_numpy((batch - c.mean) / c.std).float()[:, None]
         with torch.no_grad():
             curves[name] = torch.softmax(c.model(x), 1)[:, class_index].tolist()
-    st.plotly_chart(channel_figures.shift_curves(SHIFTS, curves, class_name), config=PLOT, width="stretch",
-                    key="compare_shift_curves")
-    st.caption("A convolution slides the same kernels over every position, so a CNN finds a stroke wherever it "
-               "is; an MLP has one weight per pixel and has only seen digits centred, so it loses them when "
-               "they move.")
+        if missing_test_set() is None:
+            accuracies[name] = shifted_accuracy(name, str(c.card.get("weights_sha256", name)))
+    st.plotly_chart(channel_figures.shift_curves(SHIFTS, curves, class_name, accuracies, SAMPLE), config=PLOT,
+                    width="stretch", key="compare_shift_curves")
+    st.caption("Solid: this digit's probability; dashed: how many of 500 test digits each network still gets "
+               "right when they are all moved the same way. A convolution slides the same kernels over every "
+               "position, so a CNN finds a stroke wherever it is; an MLP has one weight per pixel and learned "
+               "digits where they usually sit.")
 
 
 def where_they_look(names: tuple[str, str], results: tuple[Inspection, Inspection]) -> None:
@@ -123,11 +144,10 @@ def where_they_look(names: tuple[str, str], results: tuple[Inspection, Inspectio
         classes = digit_classifier(name).classes
         with column:
             if r.grad_cam is not None:
-                st.plotly_chart(attribution_overlay(r.image, r.grad_cam, f"{name}: Grad-CAM on {r.grad_cam_layer} "
-                                                    f"for {classes[r.target]}"),
+                st.plotly_chart(attribution_overlay(r.image, r.grad_cam, f"{name}: Grad-CAM"),
                                 config=PLOT, width="stretch", key=f"compare_cam_{i}")
-                st.caption("Grad-CAM: the last convolution's feature maps, weighted by how much each raises the "
-                           "answer's logit.")
+                st.caption(f"Grad-CAM for {classes[r.target]}: the last convolution's ({r.grad_cam_layer}) feature "
+                           "maps, weighted by how much each raises the answer's logit.")
             else:
                 st.info(f"{name} has no convolution layers, so there are no feature maps for Grad-CAM; the "
                         "saliency map and occlusion below work for any network.")
@@ -135,15 +155,16 @@ def where_they_look(names: tuple[str, str], results: tuple[Inspection, Inspectio
     for i, (column, name, r) in enumerate(zip(cols, names, results)):
         classes = digit_classifier(name).classes
         with column:
-            st.plotly_chart(attribution_overlay(r.image, r.saliency, f"{name}: saliency for {classes[r.target]}"),
+            st.plotly_chart(attribution_overlay(r.image, r.saliency, f"{name}: saliency"),
                             config=PLOT, width="stretch", key=f"compare_sal_{i}")
-            st.caption("Saliency: how much the answer's logit changes when one pixel changes.")
+            st.caption(f"Saliency for {classes[r.target]}: how much the answer's logit changes when one pixel "
+                       "changes.")
     cols = st.columns(2, gap="large")
     for i, (column, name, r) in enumerate(zip(cols, names, results)):
         c = digit_classifier(name)
         with column:
-            occlusion_views.digit_occlusion(c.model, r.inputs, r.image, r.target, f"{c.classes[r.target]} ({name})",
-                                            c.mean, c.std, key=f"compare_occlusion_{i}")
+            occlusion_views.digit_occlusion(c.model, r.inputs, r.image, r.target, c.classes[r.target],
+                                            c.mean, c.std, key=f"compare_occlusion_{i}", title=f"{name}: occlusion")
 
 
 def first_layers(names: tuple[str, str], results: tuple[Inspection, Inspection]) -> None:
@@ -162,5 +183,7 @@ def first_layers(names: tuple[str, str], results: tuple[Inspection, Inspection])
 
 
 def the_input(digit_pixels: np.ndarray, about: str) -> None:
-    st.plotly_chart(input_image(digit_pixels, f"What both networks receive: {about}"), config=PLOT,
+    """The 28×28 input both networks receive, and a sentence saying what it is."""
+    st.plotly_chart(input_image(digit_pixels, "The input, 28×28"), config=PLOT,
                     width="stretch", key="compare_input")
+    st.caption(f"The same 28×28 pixels go into both networks: {about}.")

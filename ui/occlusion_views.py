@@ -22,16 +22,18 @@ def blank_value(mean: float, std: float) -> float:
 
 
 def digit_occlusion(model, x: torch.Tensor, image: np.ndarray, target: int, class_name: str,
-                    mean: float | None = None, std: float | None = None, key: str = "occlusion") -> None:
+                    mean: float | None = None, std: float | None = None, key: str = "occlusion",
+                    title: str | None = None) -> None:
     """Occlusion map of one digit for class ``target`` with its one-sentence caption."""
     info = dataset_info("mnist")
     baseline = blank_value(info.mean[0] if mean is None else mean, info.std[0] if std is None else std)
     drop, _ = occ.occlusion(model, x, target, baseline=baseline)
-    st.plotly_chart(figures.occlusion_overlay(image, drop, f"Occlusion for class {class_name}"), config=PLOT,
+    st.plotly_chart(figures.occlusion_overlay(image, drop, title or f"Occlusion for class {class_name}"), config=PLOT,
                     width="stretch", key=key)
     st.caption(f"Occlusion: a blank {occ.DIGIT_WINDOW}×{occ.DIGIT_WINDOW} patch slid over the digit "
                f"{occ.DIGIT_STRIDE} pixels at a time; red where covering the pixels lowers the probability of "
-               f"{class_name} (at most by {max(float(drop.max()), 0.0):.1%} here). No gradient: only the answer.")
+               f"{class_name} (here by at most {max(float(drop.max()), 0.0) * 100:.2g} percentage points: a network "
+               "that is very sure barely notices one patch). No gradient: only the answer.")
 
 
 def sanity_check(model, x: torch.Tensor, target: int, key: str = "sanity") -> None:

@@ -21,7 +21,7 @@ def optimised_inputs(images: np.ndarray, labels: list[str], title: str, cols: in
 
 
 def dataset_examples(pixels: np.ndarray, boxes: np.ndarray, indices: np.ndarray, activations: np.ndarray,
-                     title: str, cols: int = 9) -> go.Figure:
+                     title: str, cols: int = 3) -> go.Figure:
     """The test images that excite a channel most, ``pixels`` ``(9, 28, 28)`` uint8, highest first,
     each with its receptive-field ``boxes`` ``(9, 4)`` (top, left, bottom, right, inclusive) drawn as
     a red rectangle where the feature map peaks; hover gives the test index and activation."""
@@ -36,7 +36,7 @@ def dataset_examples(pixels: np.ndarray, boxes: np.ndarray, indices: np.ndarray,
         if not full:
             fig.add_shape(type="rect", x0=left + c0 - 0.5, x1=left + c1 + 0.5, y0=top + r0 - 0.5, y1=top + r1 + 0.5,
                           line=dict(color="#ff3b30", width=2))
-    fig.update_layout(title=title, height=max(160, 110 * ((len(pixels) + cols - 1) // cols) + 50),
+    fig.update_layout(title=title, height=max(160, 130 * ((len(pixels) + cols - 1) // cols) + 50),
                       margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(visible=False, constrain="domain"),
                       yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
@@ -47,14 +47,15 @@ def occlusion_overlay(image: np.ndarray, drop: np.ndarray, title: str) -> go.Fig
     """``drop`` ``(H, W)`` (probability drop, −1…1) on a diverging scale centred on 0 (red: covering
     here lowers the answer's probability; blue: raises it), with the outline of the input's ink
     (``image`` ``(H, W)`` in [0, 1], contour at 0.5) drawn on top."""
-    d = np.asarray(drop, dtype=float)
+    d = np.asarray(drop, dtype=float) * 100  # percentage points: a sure network's drops are tiny
     top = float(np.abs(d).max()) or 1e-6
     fig = go.Figure([
         go.Heatmap(z=d, colorscale=DIVERGING, zmid=0, zmin=-top, zmax=top,
-                   colorbar=dict(title=dict(text="probability drop", side="right"), thickness=12, tickformat=".1%"),
+                   colorbar=dict(title=dict(text="drop (percentage points)", side="right"), thickness=12,
+                                 tickformat=".2~g"),
                    customdata=np.asarray(image, dtype=float),
-                   hovertemplate="row %{y}, col %{x}: covering it changes the probability by "
-                                 "−%{z:.2%} (ink %{customdata:.2f})<extra></extra>"),
+                   hovertemplate="row %{y}, col %{x}: covering it lowers the probability by "
+                                 "%{z:.3g} percentage points (ink %{customdata:.2f})<extra></extra>"),
         go.Contour(z=np.asarray(image, dtype=float), contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
                    line=dict(color="black", width=1.5), showscale=False, hoverinfo="skip"),
     ])
@@ -77,12 +78,19 @@ def sanity_check_figure(layers: list[str], correlations: list[float], title: str
     return fig
 
 
-def shift_curves(shifts: list[int], probabilities: dict[str, list[float]], class_name: str) -> go.Figure:
-    """Each network's probability of ``class_name`` as the digit is moved ``shifts`` pixels sideways."""
-    fig = go.Figure([go.Scatter(x=shifts, y=p, mode="lines+markers", name=name,
-                                hovertemplate=f"{name}: shift %{{x}} px → %{{y:.1%}}<extra></extra>")
-                     for name, p in probabilities.items()])
-    fig.update_layout(title=f"Probability of “{class_name}” as the digit moves sideways", height=320,
+def shift_curves(shifts: list[int], probabilities: dict[str, list[float]], class_name: str,
+                 accuracies: dict[str, list[float]] | None = None, sample: int = 0) -> go.Figure:
+    """Each network's probability of ``class_name`` as the digit is moved ``shifts`` pixels sideways
+    (solid lines) and, dashed, its accuracy on ``sample`` test images moved the same way."""
+    traces = [go.Scatter(x=shifts, y=p, mode="lines+markers", name=f"{name}: this digit",
+                         hovertemplate=f"{name}: shift %{{x}} px → %{{y:.1%}}<extra></extra>")
+              for name, p in probabilities.items()]
+    for name, acc in (accuracies or {}).items():
+        traces.append(go.Scatter(x=shifts, y=acc, mode="lines+markers", line=dict(dash="dash"),
+                                 name=f"{name}: accuracy on {sample:,} test images",
+                                 hovertemplate=f"{name}: shift %{{x}} px → %{{y:.1%}} right<extra></extra>"))
+    fig = go.Figure(traces)
+    fig.update_layout(title=f"Moving the digit sideways (“{class_name}”)", height=360,
                       margin=dict(l=50, r=10, t=40, b=40), yaxis=dict(range=[0, 1.05], tickformat=".0%",
                                                                        title="probability"),
                       xaxis=dict(title="shift (pixels; negative = left)", dtick=2),
