@@ -20,6 +20,7 @@ PAGES = [
     st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
     st.Page("app_pages/inspect.py", title="Open the network", icon=":material/biotech:", url_path="inspect"),
     st.Page("app_pages/cnn.py", title="How a CNN sees", icon=":material/grid_on:", url_path="cnn"),
+    st.Page("app_pages/compare.py", title="Compare two networks", icon=":material/compare:", url_path="compare"),
     st.Page("app_pages/train.py", title="Train a network", icon=":material/model_training:", url_path="train"),
     st.Page("app_pages/class_runs.py", title="Class runs", icon=":material/groups:", url_path="class-runs"),
     st.Page("app_pages/under_the_hood.py", title="Under the hood", icon=":material/neurology:", url_path="under-the-hood"),

@@ -5,6 +5,7 @@ import streamlit as st
 
 from nnviz.convolution import worked_convolution
 from ui import cnn_panel as panel
+from ui.channel_views import channel_section
 from ui.resources import use_one_thread_for_inference
 
 use_one_thread_for_inference()
@@ -41,4 +42,7 @@ st.caption("Deeper units see more of the image: each layer's kernel or pooling w
 panel.receptive_field(model, chosen, activations)
 
 # 3. What each channel looks for -------------------------------------------------------------------
-# (the other helper's section goes here: ui/channel_views.py)
+st.header("3. What each channel looks for")
+st.caption("For each channel, an input made by gradient ascent to excite it as much as possible, beside the nine "
+           "test images that excite it most, boxed where it fires.")
+channel_section(model_name, key="cnn_channels")

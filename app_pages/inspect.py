@@ -8,6 +8,7 @@ from nnviz.figures.layers import EXPLAIN, layer_figures
 from nnviz.figures.probabilities import input_image
 from nnviz.inspection import inspect, layer_table, penultimate_layer
 from ui import inspect_panel as panel
+from ui import occlusion_views
 from ui.layout import wrapping_row
 from ui.resources import choose_digit_model, digit_classifier, use_one_thread_for_inference
 
@@ -76,6 +77,12 @@ with sal_col:
     st.plotly_chart(attribution_overlay(looked.image, looked.saliency, f"Saliency for class {classes[looked.target]}"),
                     config=PLOT, width="stretch", key="inspect_saliency")
     st.caption("Saliency: how much the class's logit changes when one pixel changes (gradient size), pixel by pixel.")
+occ_col, _ = st.columns(2, gap="large")
+with occ_col:
+    occlusion_views.digit_occlusion(model, x, looked.image, looked.target, classes[looked.target],
+                                    classifier.mean, classifier.std, key="inspect_occlusion")
+with st.expander("Sanity check: do these maps depend on what the network learned?"):
+    occlusion_views.sanity_check(model, x, looked.target, key="inspect_sanity")
 
 
 # 5. How good is it -----------------------------------------------------------------------------

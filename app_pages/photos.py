@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from nnviz.figures import channels as channel_figures
 from nnviz.figures import photos as fig
 from nnviz.photos import backbone
 from nnviz.photos.examples import example_photos
@@ -80,6 +81,12 @@ def what_it_sees():
     with cam_right:
         st.plotly_chart(fig.grad_cam_figure(ui.input_rgb(pred), ui.photo_grad_cam(pred, target),
                                             backbone.class_names()[target]), config=PLOT, key="photos_cam")
+    occ_left, _ = st.columns(2, gap="medium")
+    with occ_left:
+        st.plotly_chart(channel_figures.photo_occlusion(ui.input_rgb(pred), ui.photo_occlusion(pred, target),
+                                             backbone.class_names()[target]), config=PLOT, key="photos_occlusion")
+        st.caption("Occlusion: a grey square slid over the photo; red where covering it lowers this class's "
+                   "probability most. No gradient, only the answer — compare it with Grad-CAM.")
 
     # 4. Inside the backbone ------------------------------------------------------------------------
     st.header("4. Inside the network")

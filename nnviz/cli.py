@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMANDS = ("data", "train", "evaluate", "predict", "inspect", "convolve", "receptive-field", "precompute", "train-head",
-            "submit")
+COMMANDS = ("data", "train", "evaluate", "predict", "inspect", "convolve", "receptive-field", "visualize", "precompute",
+            "train-head", "submit")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,6 +93,22 @@ def photo_grad_cam(pred: AnimalPrediction, target: int) -> np.ndarray:
     return cache[key]
 
 
+def photo_occlusion(pred: AnimalPrediction, target: int) -> np.ndarray:
+    """Occlusion ``(224, 224)`` float32 (probability drop of ImageNet class ``target`` when a grey
+    patch covers each part, :func:`nnviz.occlusion.occlusion`), cached in the session."""
+    from nnviz.occlusion import PHOTO_STRIDE, PHOTO_WINDOW, occlusion
+
+    cache = st.session_state.setdefault("photos_occlusion", {})
+    key = (hashlib.sha256(pred.input.numpy().tobytes()).hexdigest(), target)
+    if key not in cache:
+        cache.clear()  # one photo at a time is looked at; keep only its maps
+        classifier = animal_classifier()
+        # 0.0 is mid-grey for an input in [-1, 1]
+        cache[key] = occlusion(classifier.model, pred.input[None].to(classifier.device), target,
+                               window=PHOTO_WINDOW, stride=PHOTO_STRIDE, baseline=0.0, batch=16)[0]
+    return cache[key]
+
+
 # --- training a head ------------------------------------------------------------------------
 
 
