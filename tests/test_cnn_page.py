@@ -45,7 +45,7 @@ def cnn_page(open_page):
 def test_the_page_works_through_the_strongest_cell_of_a_test_image(cnn_page, cnn, mnist_test):
     at = cnn_page
     assert [h.value for h in at.header] == ["The network and the input", "1. One convolution, worked through",
-                                            "2. Receptive field"]
+                                            "2. Receptive field", "3. What each channel looks for"]
     row, col = at.session_state["cnn_row"], at.session_state["cnn_col"]
     w = worked_convolution(cnn[0], mnist_test[0][:1], "conv1", 0, row, col)
     assert w.output == w.feature_map.max()  # it opens on the channel's strongest cell

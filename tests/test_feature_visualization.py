@@ -97,11 +97,11 @@ def test_the_shipped_file_matches_the_network_and_is_small(cnn, mnist_test_pixel
 
 def test_a_students_network_is_computed_once_then_read_from_the_cache(tmp_path, monkeypatch, mnist_test,
                                                                       mnist_test_pixels):
-    from nnviz.models import build_model, default_architecture
+    from nnviz.models import architecture_for, build_model
 
     monkeypatch.setenv("NNVIZ_CACHE_DIR", str(tmp_path))
     torch.manual_seed(0)
-    model = build_model({**default_architecture("cnn"), "channels": [4, 8], "hidden": 16}).eval()
+    model = build_model(architecture_for("cnn", "mnist", channels=(4, 8), cnn_hidden=16)).eval()
     images, _ = mnist_test
     pixels, _ = mnist_test_pixels
     calls, progress = [], []
