@@ -77,7 +77,7 @@ with sal_col:
     st.plotly_chart(attribution_overlay(looked.image, looked.saliency, f"Saliency for class {classes[looked.target]}"),
                     config=PLOT, width="stretch", key="inspect_saliency")
     st.caption("Saliency: how much the class's logit changes when one pixel changes (gradient size), pixel by pixel.")
-occ_col, _ = st.columns(2, gap="large")
+[occ_col] = wrapping_row("inspect_occlusion_row", ["flex: 0 1 26rem"])  # as wide as one of the two maps above
 with occ_col:
     occlusion_views.digit_occlusion(model, x, looked.image, looked.target, classes[looked.target],
                                     classifier.mean, classifier.std, key="inspect_occlusion")

@@ -81,8 +81,8 @@ def what_it_sees():
     with cam_right:
         st.plotly_chart(fig.grad_cam_figure(ui.input_rgb(pred), ui.photo_grad_cam(pred, target),
                                             backbone.class_names()[target]), config=PLOT, key="photos_cam")
-    occ_left, _ = st.columns(2, gap="medium")
-    with occ_left:
+    [occ_cell] = wrapping_row("photos_occlusion_row", ["flex: 0 1 26rem"])  # as wide as one of the two above
+    with occ_cell:
         st.plotly_chart(channel_figures.photo_occlusion(ui.input_rgb(pred), ui.photo_occlusion(pred, target),
                                              backbone.class_names()[target]), config=PLOT, key="photos_occlusion")
         st.caption("Occlusion: a grey square slid over the photo; red where covering it lowers this class's "

@@ -12,6 +12,7 @@ from nnviz.attribution import grad_cam, saliency
 from nnviz.data import dataset_info
 from nnviz.figures import channels as figures
 from nnviz.inspection import grad_cam_layer
+from ui.layout import wrapping_row
 
 PLOT = {"displaylogo": False}
 
@@ -47,7 +48,8 @@ def sanity_check(model, x: torch.Tensor, target: int, key: str = "sanity") -> No
     layer = grad_cam_layer(model)
     if layer is not None:
         methods["Grad-CAM"] = lambda net, inp, t: grad_cam(net, layer, inp, t)[0].numpy()
-    columns = st.columns(len(methods), gap="large")
+    # side by side where there is room; one under the other on a tablet or a phone
+    columns = wrapping_row(f"{key}_row", ["flex: 1 1 22rem"] * len(methods), gap="large")
     for column, (name, explain) in zip(columns, methods.items()):
         check = occ.cascading_randomization(model, x, explain, target)
         with column:

@@ -106,4 +106,4 @@ def photo_occlusion(rgb: np.ndarray, drop: np.ndarray, class_name: str) -> go.Fi
     d = np.clip(np.asarray(drop, dtype=float), 0, None)
     top = float(d.max())
     return image_figure(heat_overlay(rgb, d / top if top > 0 else d),
-                        f"Covering what lowers “{class_name}” (at most by {top:.1%})")
+                        f"Covering what lowers<br>“{class_name}” (at most {top:.1%})")
