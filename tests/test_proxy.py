@@ -259,6 +259,13 @@ def test_without_sticky_routing_uploads_fail(round_robin, context, animals):
     page.locator("input[type=file]").first.set_input_files([str(p) for p in photos])
     # Each file is its own PUT; round robin sends consecutive requests to alternate processes.
     page.locator("[data-testid=stFileChipIconError]").first.wait_for(timeout=60_000)
-    requests = [r for rs in ClassServer(url, [], folder).routes().values() for r in rs]
+    # nginx logs a request once it has answered it: read the log until the refused upload is there.
+    deadline = time.monotonic() + 30
+    while True:
+        requests = [r for rs in ClassServer(url, [], folder).routes().values() for r in rs]
+        refused = any(r.startswith("PUT /_stcore/upload_file/") and s == 400 for _, s, r in requests)
+        if refused or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert len({upstream for upstream, _, _ in requests}) == 2
-    assert any(r.startswith("PUT /_stcore/upload_file/") and s == 400 for _, s, r in requests), requests
+    assert refused, requests

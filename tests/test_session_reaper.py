@@ -4,6 +4,7 @@ no other tab closes after it: the last class of the day leaves nothing behind.""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 
 from testkit.st_protocol import Tab
@@ -39,4 +40,7 @@ def test_a_closed_tabs_files_go_when_its_reconnect_time_has_passed(start_app, tm
         await other.close()
         assert not folders[0].exists(), "the closed tab's session still holds its folder"
 
-    asyncio.run(class_goes_on())
+    # In a thread of its own: a browser test before this one may leave Playwright's event loop
+    # running in the main thread, where asyncio.run() refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, class_goes_on()).result()

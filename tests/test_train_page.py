@@ -94,7 +94,7 @@ def test_apptest_run_grows_then_stops_and_saves(train_page, tmp_path):
     at.run()
     assert loss_points(at) > first, "the loss chart did not gain points"
     [progress] = at.get("progress")
-    assert re.match(r"Epoch \d+ of 30 · batch [\d,]+ of 28,140 · ", progress.proto.text), progress.proto.text
+    assert re.match(r"Epoch \d+ of 30 · batch [\d,]+ of 28,140 in the run · ", progress.proto.text), progress.proto.text
 
     at.button(key="train_stop").click()
     at.run()
